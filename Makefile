@@ -1,0 +1,49 @@
+# LinkDo developer commands. Each target creates .venv and installs the project when missing or
+# when pyproject.toml changed, so every target works on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+# Local development defaults; production sets these explicitly (see README, "Configuration").
+export DJANGO_DEBUG ?= true
+export PORT
+
+.PHONY: install run migrate test lint bench db-start db-stop clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "LinkDo needs Python 3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+db-start: install
+	$(BIN)/python -m linkdo.embedded_db start
+
+db-stop: install
+	$(BIN)/python -m linkdo.embedded_db stop
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	$(BIN)/gunicorn linkdo.wsgi --config deploy/gunicorn.conf.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint
+	$(BIN)/pytest
+
+bench: migrate
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,61 @@
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from graph.models import DEFAULT_WEIGHT, Edge
+from graph.selectors import edge_instance_json, edge_list, edges_json, graph_json
+from graph.services import edge_create, edge_delete, edge_delete_pair
+from linkdo.fields import FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
+from tasks.models import MAX_ID_LENGTH
+from workspaces.api import WorkspaceViewSet
+
+
+class EdgeWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    echoed_fields = frozenset({"id", "workspace_id", "origin"})
+
+    source = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
+    target = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
+    weight = FiniteFloatField(min_value=0.0, max_value=1.0, default=DEFAULT_WEIGHT)
+
+    def validate(self, attrs):
+        if attrs["source"] == attrs["target"]:
+            raise serializers.ValidationError(
+                "An edge needs two different tasks; source and target are the same."
+            )
+        return attrs
+
+
+class EdgeViewSet(WorkspaceViewSet):
+    queryset = Edge.objects.all()
+    lookup_value_regex = "[0-9]+"
+    not_found_noun = "edge"
+
+    def list(self, request):
+        return Response(edges_json(edge_list(workspace=self.workspace)))
+
+    def create(self, request):
+        serializer = EdgeWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        edge, created = edge_create(workspace=self.workspace, **serializer.validated_data)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(edge_instance_json(edge), status=code)
+
+    def destroy(self, request, pk):
+        edge_delete(edge=self.get_object())
+        return Response({"deleted": True, "id": pk})
+
+    @action(
+        detail=False,
+        methods=["delete"],
+        url_path=r"(?P<source>[^/]+)/(?P<target>[^/]+)",
+        url_name="pair",
+    )
+    def delete_pair(self, request, source, target):
+        """Delete the edge between two tasks, whichever way round it was created."""
+        deleted = edge_delete_pair(workspace=self.workspace, source=source, target=target)
+        return Response({"deleted": True, "source": source, "target": target, "count": deleted})
+
+
+class GraphViewSet(WorkspaceViewSet):
+    def list(self, request):
+        return Response(graph_json(workspace=self.workspace))

@@ -1,0 +1,46 @@
+from django.db import models
+from django.db.models.functions import Greatest, Least, Now
+
+from tasks.models import Task
+from workspaces.models import Workspace
+
+DEFAULT_WEIGHT = 0.5
+
+
+class Origin(models.TextChoices):
+    AUTO = "auto"  # from shared tags; recomputed whenever the tags change
+    MANUAL = "manual"  # made by the user; never touched by auto-linking
+
+
+class Edge(models.Model):
+    """An undirected link between two tasks of one workspace (source/target keep the client's order)."""
+
+    Origin = Origin
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="edges")
+    source = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    weight = models.FloatField(default=DEFAULT_WEIGHT)
+    origin = models.CharField(max_length=8, choices=Origin, default=Origin.MANUAL)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                Least("source", "target"), Greatest("source", "target"), name="edge_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("target")), name="edge_no_self_loop"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weight__gte=0.0, weight__lte=1.0), name="edge_weight_in_0_1"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(origin__in=Origin.values), name="edge_origin_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} - {self.target_id} ({self.weight})"

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from rest_framework.routers import SimpleRouter
+
+from graph.api import EdgeViewSet, GraphViewSet
+from linkdo.health import health
+from tags.api import TagViewSet
+from tasks.api import TaskViewSet
+
+
+
+class OptionalSlashRouter(SimpleRouter):
+    """Every path answers with and without its trailing slash, with no redirect (old clients POST to
+    both forms, and a redirect behind an HTTPS proxy broke their POSTs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("tasks", TaskViewSet, basename="task")
+router.register("edges", EdgeViewSet, basename="edge")
+router.register("tags", TagViewSet, basename="tag")
+router.register("graph", GraphViewSet, basename="graph")
+
+urlpatterns = [
+    re_path(r"^health/?$", health, name="health"),
+    path("api/", include(router.urls)),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "linkdo.errors.not_found"
+handler500 = "linkdo.errors.server_error"

@@ -1,0 +1,83 @@
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models.functions import Now
+from pgvector.django import VectorField
+
+from workspaces.models import Workspace
+
+MAX_ID_LENGTH = 128
+MAX_TITLE_LENGTH = 500
+MAX_DESCRIPTION_LENGTH = 20_000
+MAX_CATEGORY_LENGTH = 100
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 50
+# Coordinates beyond this are a client bug; the bound also keeps NaN and infinities out of the table.
+MAX_COORDINATE = 1e9
+
+
+class Priority(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Status(models.TextChoices):
+    TODO = "todo"
+    IN_PROGRESS = "in-progress"
+    DONE = "done"
+
+
+class Task(models.Model):
+    Priority = Priority
+    Status = Status
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tasks")
+    client_id = models.CharField(max_length=MAX_ID_LENGTH)
+    title = models.CharField(max_length=MAX_TITLE_LENGTH)
+    description = models.TextField(blank=True, default="")
+    priority = models.CharField(max_length=16, choices=Priority, default=Priority.MEDIUM)
+    status = models.CharField(max_length=16, choices=Status, default=Status.TODO)
+    category = models.CharField(max_length=MAX_CATEGORY_LENGTH, default="general")
+    tags = ArrayField(models.CharField(max_length=MAX_TAG_LENGTH), default=list, blank=True)
+    due_date = models.DateTimeField(null=True, blank=True)
+    # The PWA sends plain dates (YYYY-MM-DD); remember that, so they go back out as plain dates.
+    due_date_has_time = models.BooleanField(default=False)
+    embedding = VectorField(dimensions=settings.LINKDO_EMBEDDING_DIM, null=True, blank=True)
+    x = models.FloatField(default=0.0)
+    y = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [GinIndex(fields=["tags"], name="task_tags_gin")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "client_id"], name="task_client_id_unique_per_workspace"
+            ),
+            # Target of the edges' composite foreign keys (an edge's ends share its workspace).
+            models.UniqueConstraint(fields=["workspace", "id"], name="task_workspace_id_unique"),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=Priority.values), name="task_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="task_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(title__regex=r"^\s*$"), name="task_title_not_blank"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(client_id__regex=r"^\s*$|/"), name="task_client_id_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(x__gte=-MAX_COORDINATE, x__lte=MAX_COORDINATE)
+                & models.Q(y__gte=-MAX_COORDINATE, y__lte=MAX_COORDINATE),
+                name="task_coordinates_finite",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.title}"

@@ -1,0 +1,69 @@
+"""Writes of tasks. Every function takes the workspace (or a task of it) explicitly."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from graph.services import edges_delete_for_task, edges_link_by_tags
+from linkdo.errors import ApplicationError, ConflictError
+from tasks.models import Task
+from workspaces.models import Workspace
+
+# The map slot of a task that arrives without coordinates: the old backend's "x = i * 100, y = 0".
+UNPLACED_SPACING = 100.0
+
+
+def _model_fields(data: dict) -> dict:
+    """Validated API fields -> model fields (`id` is the client id, `due_date` is (value, has_time))."""
+    fields = dict(data)
+    if "id" in fields:
+        fields["client_id"] = fields.pop("id")
+    if "due_date" in fields:
+        fields["due_date"], fields["due_date_has_time"] = fields["due_date"] or (None, False)
+    return fields
+
+
+def task_create(*, workspace: Workspace, data: dict) -> Task:
+    """Create a task from validated data and link it to the tasks it shares tags with."""
+    now = timezone.now()
+    task = Task(workspace=workspace, created_at=now, updated_at=now, **_model_fields(data))
+    with transaction.atomic():
+        if "x" not in data and "y" not in data:
+            task.x = UNPLACED_SPACING * Task.objects.filter(workspace=workspace).count()
+        try:
+            with transaction.atomic():
+                task.save(force_insert=True)
+        except IntegrityError as exc:
+            if "task_client_id_unique_per_workspace" in str(exc):
+                raise ConflictError(
+                    f"A task with id {task.client_id!r} already exists in this workspace."
+                ) from None
+            raise
+        if task.tags:
+            edges_link_by_tags(workspace=workspace, task_ids=[task.pk])
+    return task
+
+
+def task_update(*, workspace: Workspace, task: Task, data: dict) -> Task:
+    """Apply a partial update; re-link auto edges when the tags change. No-op changes write nothing."""
+    fields = _model_fields(data)
+    if fields.pop("client_id", task.client_id) != task.client_id:
+        raise ApplicationError("A task's id cannot be changed; create a new task instead.")
+    changed = [name for name, value in fields.items() if getattr(task, name) != value]
+    if not changed:
+        return task
+    for name in changed:
+        setattr(task, name, fields[name])
+    task.updated_at = timezone.now()
+    with transaction.atomic():
+        task.save(update_fields=[*changed, "updated_at"])
+        if "tags" in changed:
+            edges_link_by_tags(workspace=workspace, task_ids=[task.pk])
+    return task
+
+
+def task_delete(*, task: Task) -> int:
+    """Delete a task and every edge touching it; return the number of edges deleted."""
+    with transaction.atomic():
+        deleted_edges = edges_delete_for_task(task=task)
+        task.delete()
+    return deleted_edges

@@ -1,0 +1,38 @@
+from django.db import connection
+
+from workspaces.models import Workspace
+
+MAX_WORKSPACE_ID_LENGTH = 128
+
+# One statement per request: create the workspace on first use, and refresh last_seen_at at most
+# once a minute so that reads do not turn into a write per request.
+_TOUCH_SQL = """
+INSERT INTO workspaces_workspace (id, created_at, last_seen_at) VALUES (%s, now(), now())
+ON CONFLICT (id) DO UPDATE SET last_seen_at = now()
+WHERE workspaces_workspace.last_seen_at < now() - interval '1 minute'
+"""
+
+
+def workspace_id_problem(value: str | None) -> str | None:
+    """Why a raw X-Workspace-ID value is unusable, or None when it is fine."""
+    if value is None:
+        return "The X-Workspace-ID header is required on /api/ paths."
+    if not value.strip():
+        return "The X-Workspace-ID header must not be empty."
+    if len(value) > MAX_WORKSPACE_ID_LENGTH:
+        return f"The X-Workspace-ID header must be at most {MAX_WORKSPACE_ID_LENGTH} characters."
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "The X-Workspace-ID header must not contain control characters."
+    if value != value.strip():
+        return "The X-Workspace-ID header must not start or end with spaces."
+    return None
+
+
+def workspace_touch(*, workspace_id: str) -> Workspace:
+    """Ensure the workspace exists (creating it on first use) and return a handle to it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TOUCH_SQL, [workspace_id])
+    workspace = Workspace(id=workspace_id)
+    workspace._state.adding = False
+    workspace._state.db = "default"
+    return workspace
