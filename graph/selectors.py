@@ -5,8 +5,6 @@ from tasks.selectors import task_list, tasks_json
 from workspaces.models import Workspace
 
 
-
-
 def edge_json(row: dict) -> dict:
     return {
         "id": str(row["id"]),

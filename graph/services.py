@@ -60,7 +60,9 @@ def edges_link_by_tags(*, workspace: Workspace, task_ids: list[int]) -> None:
         cursor.execute(_LINK_BY_TAGS_SQL, {"ws": workspace.pk, "ids": list(task_ids)})
 
 
-def edge_create(*, workspace: Workspace, source: str, target: str, weight: float) -> tuple[Edge, bool]:
+def edge_create(
+    *, workspace: Workspace, source: str, target: str, weight: float
+) -> tuple[Edge, bool]:
     """Link two tasks of the workspace by client id; an existing pair becomes manual with the new weight.
 
     Returns the edge and whether it is new. Upserting keeps a retried offline POST from failing.
@@ -79,7 +81,12 @@ def edge_create(*, workspace: Workspace, source: str, target: str, weight: float
         with connection.cursor() as cursor:
             cursor.execute(
                 _UPSERT_MANUAL_SQL,
-                {"ws": workspace.pk, "source": found[source], "target": found[target], "weight": weight},
+                {
+                    "ws": workspace.pk,
+                    "source": found[source],
+                    "target": found[target],
+                    "weight": weight,
+                },
             )
             edge_id, inserted = cursor.fetchone()
     return Edge.objects.select_related("source", "target").get(pk=edge_id), inserted
@@ -104,5 +111,3 @@ def edges_delete_for_task(*, task: Task) -> int:
     """Delete every edge touching a task; return how many there were."""
     deleted, _ = Edge.objects.filter(Q(source=task) | Q(target=task)).delete()
     return deleted
-
-

@@ -30,7 +30,9 @@ def ensure_running(data_dir: Path) -> str:
 
     server = _server(data_dir)
     socket_dir = str(server.get_postmaster_info().socket_dir)
-    with psycopg.connect(host=socket_dir, user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=socket_dir, user=SUPERUSER, dbname="postgres", autocommit=True
+    ) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
         ).fetchone()

@@ -4,6 +4,7 @@ import math
 from datetime import UTC, date, datetime, time
 
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 
 def _control_characters(value: str) -> bool:
@@ -66,7 +67,7 @@ class DueDateField(serializers.Field):
             self.fail("invalid", value=data)
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value, True
+        return value.astimezone(UTC), True
 
     def to_representation(self, value):
         return value
@@ -82,7 +83,6 @@ class RejectUnknownFieldsMixin:
             unknown = sorted(set(data) - set(self.fields) - self.echoed_fields)
             if unknown:
                 allowed = ", ".join(sorted(self.fields))
-                raise serializers.ValidationError(
-                    f"Unknown field(s): {', '.join(unknown)}. Allowed fields: {allowed}."
-                )
+                message = f"Unknown field(s): {', '.join(unknown)}. Allowed fields: {allowed}."
+                raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
         return super().to_internal_value(data)

@@ -15,7 +15,9 @@ class BodySizeLimitMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": "The Content-Length header is not a number."}, status=400)
+            return JsonResponse(
+                {"detail": "The Content-Length header is not a number."}, status=400
+            )
         limit = settings.LINKDO_MAX_BODY_BYTES
         if length > limit:
             return JsonResponse(

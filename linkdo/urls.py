@@ -8,7 +8,6 @@ from tags.api import TagViewSet
 from tasks.api import TaskViewSet
 
 
-
 class OptionalSlashRouter(SimpleRouter):
     """Every path answers with and without its trailing slash, with no redirect (old clients POST to
     both forms, and a redirect behind an HTTPS proxy broke their POSTs)."""

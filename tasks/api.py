@@ -39,7 +39,9 @@ class TaskWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     )
     title = StrictCharField(max_length=models.MAX_TITLE_LENGTH, single_line=True)
     description = StrictCharField(
-        max_length=models.MAX_DESCRIPTION_LENGTH, allow_blank=True, trim_whitespace=False,
+        max_length=models.MAX_DESCRIPTION_LENGTH,
+        allow_blank=True,
+        trim_whitespace=False,
         required=False,
     )
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)

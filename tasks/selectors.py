@@ -60,9 +60,7 @@ def task_instance_json(task: Task, *, include_embedding: bool = False) -> dict:
 
 def tasks_json(queryset: QuerySet[Task], *, include_embedding: bool = False) -> list[dict]:
     fields = TASK_FIELDS + (("embedding",) if include_embedding else ())
-    return [
-        task_json(row, include_embedding=include_embedding) for row in queryset.values(*fields)
-    ]
+    return [task_json(row, include_embedding=include_embedding) for row in queryset.values(*fields)]
 
 
 def task_list(*, workspace: Workspace) -> QuerySet[Task]:

@@ -1,7 +1,6 @@
 from rest_framework import viewsets
-from rest_framework.exceptions import ValidationError
 
-from linkdo.errors import NotFoundError
+from linkdo.errors import ApplicationError, NotFoundError
 
 
 class WorkspaceViewSet(viewsets.GenericViewSet):
@@ -21,7 +20,7 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if getattr(request, "workspace", None) is None:
-            raise ValidationError({"detail": "The X-Workspace-ID header is required on /api/ paths."})
+            raise ApplicationError("The X-Workspace-ID header is required on /api/ paths.")
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -31,7 +30,7 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
 
     def get_object(self):
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
-        obj = self.filter_queryset(self.get_queryset()).filter(**{self.lookup_field: lookup}).first()
+        obj = self.get_queryset().filter(**{self.lookup_field: lookup}).first()
         if obj is None:
             raise NotFoundError(f"No {self.not_found_noun} with id {lookup!r} in this workspace.")
         return obj

@@ -7,33 +7,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tasks', '0001_initial'),
-        ('workspaces', '0001_initial'),
+        ("tasks", "0001_initial"),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Edge',
+            name="Edge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weight', models.FloatField(default=0.5)),
-                ('origin', models.CharField(choices=[('auto', 'Auto'), ('manual', 'Manual')], default='manual', max_length=8)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tasks.task')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tasks.task')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='edges', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("weight", models.FloatField(default=0.5)),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("auto", "Auto"), ("manual", "Manual")],
+                        default="manual",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tasks.task",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tasks.task",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="edges",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.comparison.Least('source', 'target'), django.db.models.functions.comparison.Greatest('source', 'target'), name='edge_unique_pair'), models.CheckConstraint(condition=models.Q(('source', models.F('target')), _negated=True), name='edge_no_self_loop'), models.CheckConstraint(condition=models.Q(('weight__gte', 0.0), ('weight__lte', 1.0)), name='edge_weight_in_0_1'), models.CheckConstraint(condition=models.Q(('origin__in', ['auto', 'manual'])), name='edge_origin_valid')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.comparison.Least("source", "target"),
+                        django.db.models.functions.comparison.Greatest("source", "target"),
+                        name="edge_unique_pair",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("source", models.F("target")), _negated=True),
+                        name="edge_no_self_loop",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("weight__gte", 0.0), ("weight__lte", 1.0)),
+                        name="edge_weight_in_0_1",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("origin__in", ["auto", "manual"])),
+                        name="edge_origin_valid",
+                    ),
+                ],
             },
         ),
-            # An edge's two tasks must live in the edge's own workspace: enforced by the database too.
+        # An edge's two tasks must live in the edge's own workspace: enforced by the database too.
         migrations.RunSQL(
             sql=[
                 "ALTER TABLE graph_edge ADD CONSTRAINT edge_source_same_workspace "

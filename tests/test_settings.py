@@ -1,0 +1,42 @@
+"""Settings come only from the environment and are parsed strictly."""
+
+import pytest
+
+from tests.helpers import run_django
+
+# A URL is enough for these checks: nothing connects, and the embedded server is not started.
+UNREACHABLE = "postgresql://postgres@%2Fnonexistent%2Flinkdo-socket/linkdo"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be one of"),
+        ({"DJANGO_DEBUG": "false"}, "SECRET_KEY must be set"),
+        ({"DJANGO_DEBUG": "true", "LINKDO_EMBEDDING_DIM": "many"}, "LINKDO_EMBEDDING_DIM must be"),
+        ({"DJANGO_DEBUG": "true", "LINKDO_EMBEDDING_DIM": "1"}, "between 2 and 16000"),
+        ({"DJANGO_DEBUG": "true", "PORT": "70000"}, "PORT must be between"),
+    ],
+)
+def test_bad_configuration_stops_with_a_clear_message(env, message):
+    result = run_django("", DATABASE_URL=UNREACHABLE, **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_database_url_with_socket_host_and_lists():
+    result = run_django(
+        "from django.conf import settings as s\n"
+        "d = s.DATABASES['default']\n"
+        "print(d['HOST'], d['NAME'], d['USER'], s.ALLOWED_HOSTS, s.CORS_ALLOWED_ORIGINS, s.DEBUG)",
+        DATABASE_URL=UNREACHABLE,
+        DJANGO_DEBUG="false",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="api.linkdo.example, localhost",
+        CORS_ALLOWED_ORIGINS="https://app.linkdo.example",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(" ", 3)[:3] == ["/nonexistent/linkdo-socket", "linkdo", "postgres"]
+    assert (
+        "['api.linkdo.example', 'localhost'] ['https://app.linkdo.example'] False" in result.stdout
+    )
