@@ -4,29 +4,26 @@ from graph.models import Edge
 from tasks.selectors import task_list, tasks_json
 from workspaces.models import Workspace
 
+EDGE_FIELDS = ("id", "workspace_id", "source__client_id", "target__client_id", "weight", "origin")
 
-def edge_json(row: dict) -> dict:
+
+def edge_json(row: tuple) -> dict:
+    edge_id, workspace_id, source, target, weight, origin = row
     return {
-        "id": str(row["id"]),
-        "workspace_id": row["workspace_id"],
-        "source": row["source"],
-        "target": row["target"],
-        "weight": row["weight"],
-        "origin": row["origin"],
+        "id": str(edge_id),
+        "workspace_id": workspace_id,
+        "source": source,
+        "target": target,
+        "weight": weight,
+        "origin": origin,
     }
 
 
 def edge_instance_json(edge: Edge) -> dict:
     return edge_json(
-        {
-            "id": edge.pk,
-            "workspace_id": edge.workspace_id,
-            "source": edge.source.client_id,
-            "target": edge.target.client_id,
-            "weight": edge.weight,
-            "origin": edge.origin,
-        }
-    )
+        (edge.pk, edge.workspace_id, edge.source.client_id, edge.target.client_id, edge.weight,
+         edge.origin)
+    )  # fmt: skip
 
 
 def edge_list(*, workspace: Workspace) -> QuerySet[Edge]:
@@ -34,13 +31,7 @@ def edge_list(*, workspace: Workspace) -> QuerySet[Edge]:
 
 
 def edges_json(queryset: QuerySet[Edge]) -> list[dict]:
-    rows = queryset.values(
-        "id", "workspace_id", "weight", "origin", "source__client_id", "target__client_id"
-    )
-    return [
-        edge_json({**row, "source": row["source__client_id"], "target": row["target__client_id"]})
-        for row in rows
-    ]
+    return [edge_json(row) for row in queryset.values_list(*EDGE_FIELDS)]
 
 
 def graph_json(*, workspace: Workspace) -> dict:

@@ -27,40 +27,49 @@ TASK_FIELDS = (
 )
 
 
-def task_json(row: dict, *, include_embedding: bool = False) -> dict:
-    """The task JSON of the API contract from a row holding TASK_FIELDS (and `embedding` if asked)."""
-    due = row["due_date"]
+def task_json(row: tuple, *, include_embedding: bool = False) -> dict:
+    """The task JSON of the API contract from a TASK_FIELDS row (+ the embedding when asked).
+
+    Rows are tuples from `values_list`: list paths build no model instances and no per-row dicts.
+    """
+    (
+        workspace_id, client_id, title, description, priority, status, category, tags,
+        due, due_has_time, x, y, created_at, updated_at, *rest,
+    ) = row  # fmt: skip
     if due is not None:
-        due = iso_datetime(due) if row["due_date_has_time"] else due.date().isoformat()
+        due = iso_datetime(due) if due_has_time else due.date().isoformat()
     data = {
-        "workspace_id": row["workspace_id"],
-        "id": row["client_id"],
-        "title": row["title"],
-        "description": row["description"],
-        "priority": row["priority"],
-        "status": row["status"],
-        "category": row["category"],
-        "tags": row["tags"],
+        "workspace_id": workspace_id,
+        "id": client_id,
+        "title": title,
+        "description": description,
+        "priority": priority,
+        "status": status,
+        "category": category,
+        "tags": tags,
         "due_date": due,
-        "x": row["x"],
-        "y": row["y"],
-        "created_at": iso_datetime(row["created_at"]),
-        "updated_at": iso_datetime(row["updated_at"]),
+        "x": x,
+        "y": y,
+        "created_at": iso_datetime(created_at),
+        "updated_at": iso_datetime(updated_at),
     }
     if include_embedding:
-        embedding = row["embedding"]
-        data["embedding"] = None if embedding is None else [float(v) for v in embedding]
+        data["embedding"] = None if rest[0] is None else [float(v) for v in rest[0]]
     return data
 
 
+def _fields(include_embedding: bool) -> tuple[str, ...]:
+    return TASK_FIELDS + (("embedding",) if include_embedding else ())
+
+
 def task_instance_json(task: Task, *, include_embedding: bool = False) -> dict:
-    fields = TASK_FIELDS + (("embedding",) if include_embedding else ())
-    return task_json({f: getattr(task, f) for f in fields}, include_embedding=include_embedding)
+    row = tuple(getattr(task, name) for name in _fields(include_embedding))
+    return task_json(row, include_embedding=include_embedding)
 
 
 def tasks_json(queryset: QuerySet[Task], *, include_embedding: bool = False) -> list[dict]:
-    fields = TASK_FIELDS + (("embedding",) if include_embedding else ())
-    return [task_json(row, include_embedding=include_embedding) for row in queryset.values(*fields)]
+    rows = queryset.values_list(*_fields(include_embedding))
+    return [task_json(row, include_embedding=include_embedding) for row in rows]
 
 
 def task_list(*, workspace: Workspace) -> QuerySet[Task]:

@@ -1,0 +1,65 @@
+"""Shared pieces of the benchmarks: timing, a throwaway workspace, and the result table."""
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import connection
+
+
+@dataclass
+class Result:
+    metric: str
+    value: float
+    baseline: float
+    unit: str
+    goal: str
+    baseline_name: str
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.baseline if self.baseline else float("inf")
+
+
+def median_seconds(func: Callable[[], object], *, repeat: int = 7, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        func()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def drop_workspace(workspace_id: str) -> None:
+    """Remove a benchmark workspace with set-based SQL (the ORM collector would load every row)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM graph_edge WHERE workspace_id = %s", [workspace_id])
+        cursor.execute("DELETE FROM tasks_task WHERE workspace_id = %s", [workspace_id])
+        cursor.execute("DELETE FROM workspaces_workspace WHERE id = %s", [workspace_id])
+
+
+def print_table(results: list[Result]) -> None:
+    header = ("metric", "value", "baseline", "ratio", "goal", "baseline is")
+    rows = [
+        (
+            r.metric,
+            f"{r.value:.4g} {r.unit}",
+            f"{r.baseline:.4g} {r.unit}",
+            f"{r.ratio:.2f}",
+            r.goal,
+            r.baseline_name,
+        )
+        for r in results
+    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))

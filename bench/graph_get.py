@@ -1,0 +1,97 @@
+"""GET /api/graph for 10,000 tasks and 50,000 edges, against raw SQL + json.dumps of the same rows."""
+
+import json
+import random
+
+from django.test import Client
+from django.utils import timezone
+
+from bench.common import Result, drop_workspace, median_seconds
+from graph.models import Edge
+from tasks.models import Task
+from workspaces.models import Workspace
+
+WORKSPACE = "bench-graph"
+TASKS = 10_000
+EDGES = 50_000
+
+RAW_TASKS_SQL = """
+SELECT workspace_id, client_id, title, description, priority, status, category, tags, due_date,
+       x, y, created_at, updated_at
+FROM tasks_task WHERE workspace_id = %s ORDER BY created_at, id
+"""
+RAW_EDGES_SQL = """
+SELECT e.id, e.workspace_id, s.client_id, t.client_id, e.weight, e.origin
+FROM graph_edge e JOIN tasks_task s ON s.id = e.source_id JOIN tasks_task t ON t.id = e.target_id
+WHERE e.workspace_id = %s ORDER BY e.id
+"""
+
+
+def _populate(rng: random.Random) -> None:
+    workspace = Workspace.objects.create(id=WORKSPACE)
+    vocabulary = [f"tag{i}" for i in range(300)]
+    now = timezone.now()
+    tasks = Task.objects.bulk_create(
+        [
+            Task(
+                workspace=workspace,
+                client_id=f"task-{i}",
+                title=f"Task {i} about {rng.choice(vocabulary)}",
+                description="Some words describing the task. " * 3,
+                tags=rng.sample(vocabulary, 3),
+                x=rng.uniform(-80, 80),
+                y=rng.uniform(-80, 80),
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(TASKS)
+        ],
+        batch_size=2000,
+    )
+    pairs: set[tuple[int, int]] = set()
+    while len(pairs) < EDGES:
+        a, b = rng.sample(range(TASKS), 2)
+        pairs.add((min(a, b), max(a, b)))
+    Edge.objects.bulk_create(
+        [
+            Edge(workspace=workspace, source=tasks[a], target=tasks[b], weight=rng.random())
+            for a, b in pairs
+        ],
+        batch_size=5000,
+    )
+
+
+def _raw(connection) -> bytes:
+    with connection.cursor() as cursor:
+        cursor.execute(RAW_TASKS_SQL, [WORKSPACE])
+        tasks = cursor.fetchall()
+        cursor.execute(RAW_EDGES_SQL, [WORKSPACE])
+        edges = cursor.fetchall()
+    return json.dumps({"tasks": tasks, "edges": edges}, default=str).encode()
+
+
+def run() -> list[Result]:
+    from django.db import connection
+
+    drop_workspace(WORKSPACE)
+    _populate(random.Random(7))
+    try:
+        client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=WORKSPACE)
+        response = client.get("/api/graph")
+        body = response.json()
+        assert response.status_code == 200
+        assert (len(body["tasks"]), len(body["edges"])) == (TASKS, EDGES)
+        api = median_seconds(lambda: client.get("/api/graph"))
+        raw = median_seconds(lambda: _raw(connection))
+    finally:
+        drop_workspace(WORKSPACE)
+    return [
+        Result(
+            metric=f"GET /api/graph ({TASKS:,} tasks, {EDGES:,} edges)",
+            value=api * 1000,
+            baseline=raw * 1000,
+            unit="ms",
+            goal="ratio <= 2",
+            baseline_name="raw SQL fetch of the same rows + json.dumps",
+        )
+    ]
