@@ -1,9 +1,36 @@
+from rest_framework import serializers
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from linkdo.fields import RejectUnknownFieldsMixin, StrictCharField
+from tags.services import tags_suggest
+from tasks.models import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH
 from tasks.selectors import tag_list
 from workspaces.api import WorkspaceViewSet
+
+
+class SuggestTagsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    # The PWA may send its whole task draft; only title and description matter here.
+    echoed_fields = frozenset({"id", "tags", "priority", "status", "category", "due_date"})
+
+    title = StrictCharField(max_length=MAX_TITLE_LENGTH)
+    description = StrictCharField(
+        max_length=MAX_DESCRIPTION_LENGTH, allow_blank=True, required=False, default=""
+    )
 
 
 class TagViewSet(WorkspaceViewSet):
     def list(self, request):
         return Response(tag_list(workspace=self.workspace))
+
+    @action(detail=False, methods=["post"], url_path="suggest-tags", url_name="suggest")
+    def suggest_tags(self, request):
+        """3 to 5 tags from Gemini (preferring the workspace's own), or up to 5 from similar tasks."""
+        serializer = SuggestTagsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = tags_suggest(
+            workspace=self.workspace,
+            api_key=request.headers.get("X-Gemini-API-Key") or None,
+            **serializer.validated_data,
+        )
+        return Response(result)

@@ -3,6 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from linkdo.ai import get_provider
 from linkdo.fields import DueDateField, FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
 from tasks import models
 from tasks.models import Priority, Status, Task
@@ -80,6 +81,11 @@ class TaskFilter(django_filters.FilterSet):
         return queryset.filter(tags__contains=[value.strip()])
 
 
+def _provider(request):
+    """The configured provider, with the caller's own Gemini key when it sent one (never stored)."""
+    return get_provider(api_key=request.headers.get("X-Gemini-API-Key") or None)
+
+
 def _include_embedding(request) -> bool:
     return "embedding" in request.query_params.get("include", "").split(",")
 
@@ -105,14 +111,21 @@ class TaskViewSet(WorkspaceViewSet):
     def create(self, request):
         serializer = TaskWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = task_create(workspace=self.workspace, data=serializer.validated_data)
+        task = task_create(
+            workspace=self.workspace, data=serializer.validated_data, provider=_provider(request)
+        )
         return Response(task_instance_json(task), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, task_id):
         task = self.get_object()
         serializer = TaskWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        task = task_update(workspace=self.workspace, task=task, data=serializer.validated_data)
+        task = task_update(
+            workspace=self.workspace,
+            task=task,
+            data=serializer.validated_data,
+            provider=_provider(request),
+        )
         return Response(task_instance_json(task))
 
     # The PWA sends only the changed fields with PUT, so PUT is a partial update too.

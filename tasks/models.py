@@ -46,6 +46,9 @@ class Task(models.Model):
     # The PWA sends plain dates (YYYY-MM-DD); remember that, so they go back out as plain dates.
     due_date_has_time = models.BooleanField(default=False)
     embedding = VectorField(dimensions=settings.LINKDO_EMBEDDING_DIM, null=True, blank=True)
+    # sha256 of (model, text) the stored vector was computed from; NULL while the embedding is
+    # pending (the provider failed or timed out), which `manage.py reembed --pending` fills in.
+    embedding_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL is "pending"
     x = models.FloatField(default=0.0)
     y = models.FloatField(default=0.0)
     created_at = models.DateTimeField(db_default=Now())
@@ -53,7 +56,14 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [GinIndex(fields=["tags"], name="task_tags_gin")]
+        indexes = [
+            GinIndex(fields=["tags"], name="task_tags_gin"),
+            models.Index(
+                fields=["workspace"],
+                condition=models.Q(embedding_hash__isnull=True),
+                name="task_embedding_pending",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["workspace", "client_id"], name="task_client_id_unique_per_workspace"

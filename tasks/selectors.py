@@ -20,6 +20,7 @@ TASK_FIELDS = (
     "tags",
     "due_date",
     "due_date_has_time",
+    "embedding_hash",
     "x",
     "y",
     "created_at",
@@ -34,7 +35,7 @@ def task_json(row: tuple, *, include_embedding: bool = False) -> dict:
     """
     (
         workspace_id, client_id, title, description, priority, status, category, tags,
-        due, due_has_time, x, y, created_at, updated_at, *rest,
+        due, due_has_time, embedding_hash, x, y, created_at, updated_at, *rest,
     ) = row  # fmt: skip
     if due is not None:
         due = iso_datetime(due) if due_has_time else due.date().isoformat()
@@ -48,6 +49,7 @@ def task_json(row: tuple, *, include_embedding: bool = False) -> dict:
         "category": category,
         "tags": tags,
         "due_date": due,
+        "embedding_status": "pending" if embedding_hash is None else "ready",
         "x": x,
         "y": y,
         "created_at": iso_datetime(created_at),

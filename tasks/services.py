@@ -4,7 +4,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from graph.services import edges_delete_for_task, edges_link_by_tags
+from linkdo.ai import AIProvider, get_provider
 from linkdo.errors import ApplicationError, ConflictError
+from tasks.embeddings import task_embed, task_text
 from tasks.models import Task
 from workspaces.models import Workspace
 
@@ -22,10 +24,15 @@ def _model_fields(data: dict) -> dict:
     return fields
 
 
-def task_create(*, workspace: Workspace, data: dict) -> Task:
-    """Create a task from validated data and link it to the tasks it shares tags with."""
-    now = timezone.now()
-    task = Task(workspace=workspace, created_at=now, updated_at=now, **_model_fields(data))
+def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None = None) -> Task:
+    """Create a task from validated data, embed it, and link it to the tasks it shares tags with.
+
+    The embedding call happens before the transaction (no lock is held while the provider thinks);
+    if it fails the task is still stored, with its embedding pending.
+    """
+    task = Task(workspace=workspace, **_model_fields(data))
+    task_embed(task=task, provider=provider or get_provider())
+    task.created_at = task.updated_at = timezone.now()
     with transaction.atomic():
         if "x" not in data and "y" not in data:
             task.x = UNPLACED_SPACING * Task.objects.filter(workspace=workspace).count()
@@ -43,16 +50,23 @@ def task_create(*, workspace: Workspace, data: dict) -> Task:
     return task
 
 
-def task_update(*, workspace: Workspace, task: Task, data: dict) -> Task:
-    """Apply a partial update; re-link auto edges when the tags change. No-op changes write nothing."""
+def task_update(
+    *, workspace: Workspace, task: Task, data: dict, provider: AIProvider | None = None
+) -> Task:
+    """Apply a partial update; re-embed when the text changed and re-link auto edges when the tags
+    changed. An update that changes nothing writes nothing and calls no provider."""
     fields = _model_fields(data)
     if fields.pop("client_id", task.client_id) != task.client_id:
         raise ApplicationError("A task's id cannot be changed; create a new task instead.")
     changed = [name for name, value in fields.items() if getattr(task, name) != value]
     if not changed:
         return task
+    old_text = task_text(task)
     for name in changed:
         setattr(task, name, fields[name])
+    if task_text(task) != old_text:
+        task_embed(task=task, provider=provider or get_provider())
+        changed += ["embedding", "embedding_hash"]
     task.updated_at = timezone.now()
     with transaction.atomic():
         task.save(update_fields=[*changed, "updated_at"])

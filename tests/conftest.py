@@ -26,6 +26,18 @@ class WorkspaceClient(APIClient):
         return super().put(path, data, format="json", **extra)
 
 
+@pytest.fixture(autouse=True)
+def local_ai(settings):
+    """Tests run offline with the local provider unless a test configures Gemini itself."""
+    from linkdo.ai import reset_providers
+
+    settings.LINKDO_AI_PROVIDER = "local"
+    settings.GEMINI_API_KEY = ""
+    reset_providers()
+    yield
+    reset_providers()
+
+
 @pytest.fixture
 def ws_a(db):
     return WorkspaceFactory(id="alpha")

@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_choice, env_int, env_list, env_str
+from .env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -97,6 +97,24 @@ LINKDO_MAX_BODY_BYTES = env_int("LINKDO_MAX_BODY_BYTES", 2 * 1024 * 1024, minimu
 DATA_UPLOAD_MAX_MEMORY_SIZE = LINKDO_MAX_BODY_BYTES
 
 LINKDO_EMBEDDING_DIM = env_int("LINKDO_EMBEDDING_DIM", 768, minimum=2, maximum=16000)
+
+# AI providers (linkdo/ai): Gemini when a key is set, else the offline local provider.
+GEMINI_API_KEY = env_str("GEMINI_API_KEY")
+LINKDO_AI_PROVIDER = env_choice(
+    "LINKDO_AI_PROVIDER", "gemini" if GEMINI_API_KEY else "local", {"gemini", "local"}
+)
+if LINKDO_AI_PROVIDER == "gemini" and not GEMINI_API_KEY:
+    raise ImproperlyConfigured("LINKDO_AI_PROVIDER=gemini needs GEMINI_API_KEY.")
+GEMINI_EMBEDDING_MODEL = env_str("GEMINI_EMBEDDING_MODEL", "gemini-embedding-001")
+GEMINI_TEXT_MODEL = env_str("GEMINI_TEXT_MODEL", "gemini-2.5-flash")
+GEMINI_BASE_URL = env_str("GEMINI_BASE_URL")
+LINKDO_EMBED_TIMEOUT_S = env_float("LINKDO_EMBED_TIMEOUT_S", 5.0, minimum=0.1)
+LINKDO_EMBED_BATCH_TIMEOUT_S = env_float("LINKDO_EMBED_BATCH_TIMEOUT_S", 60.0, minimum=1.0)
+LINKDO_TAGS_TIMEOUT_S = env_float("LINKDO_TAGS_TIMEOUT_S", 8.0, minimum=0.1)
+LINKDO_AI_MAX_RETRIES = env_int("LINKDO_AI_MAX_RETRIES", 2, minimum=0, maximum=10)
+LINKDO_TAG_CACHE_SECONDS = env_int("LINKDO_TAG_CACHE_SECONDS", 3600, minimum=0)
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_ALL_ORIGINS = CORS_ALLOWED_ORIGINS == ["*"]

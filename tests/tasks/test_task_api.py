@@ -48,7 +48,9 @@ def test_create_returns_the_task_and_stores_it(client_a, slash):
     task = Task.objects.get(workspace_id="alpha", client_id="t-1")
     assert (task.priority, task.status, task.category) == ("high", "in-progress", "work")
     assert task.tags == ["work", "writing"]
-    assert task.embedding is None
+    assert data["embedding_status"] == "ready"
+    assert len(task.embedding) == 768
+    assert task.embedding_hash is not None
 
 
 def test_create_applies_defaults(client_a):

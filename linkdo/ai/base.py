@@ -1,0 +1,24 @@
+from typing import Protocol
+
+import numpy as np
+
+
+class ProviderError(Exception):
+    """The provider failed, timed out or answered nonsense; callers degrade, they never crash."""
+
+
+class AIProvider(Protocol):
+    """One small interface for embeddings and tag suggestions."""
+
+    #: Identifies the embedding model and dimension; part of every stored embedding's hash.
+    embedding_model: str
+
+    def embed(self, texts: list[str], *, deadline_s: float) -> np.ndarray:
+        """(len(texts), dim) float32, L2-normalised. Raises ProviderError."""
+        ...
+
+    def suggest_tags(
+        self, text: str, vocabulary: list[str], *, deadline_s: float
+    ) -> list[str] | None:
+        """Tags from a language model, or None when this provider has none. Raises ProviderError."""
+        ...

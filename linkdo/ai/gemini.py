@@ -1,0 +1,165 @@
+"""Gemini through google-genai, with our own bounded retries inside a hard deadline.
+
+google-genai has no timeout and no retry unless configured, and its 429 backoff ignores the server's
+retry delay, so each call here gets the time left before the deadline as its timeout, and retries
+429/5xx answers itself, honouring RetryInfo when it fits in the deadline.
+"""
+
+import json
+import logging
+import re
+import time
+
+import numpy as np
+from google import genai
+from google.genai import errors, types
+
+from linkdo.ai.base import ProviderError
+from linkdo.ai.vectors import l2_normalise
+
+logger = logging.getLogger("linkdo.ai")
+
+EMBED_BATCH = 100  # texts per batchEmbedContents request (the API's limit)
+RETRYABLE = {429, 500, 502, 503, 504}
+MIN_ATTEMPT_S = 0.05
+TAGS_SCHEMA = {
+    "type": "object",
+    "properties": {"tags": {"type": "array", "items": {"type": "string"}}},
+    "required": ["tags"],
+}
+TAGS_PROMPT = """Suggest 3 to 5 short tags for this task in a to-do app.
+Prefer tags from the workspace's existing tags when they fit; add new ones only when none fit.
+Answer in the task's language. Existing tags: {vocabulary}
+
+Task: {text}"""
+
+
+def _retry_delay(error: errors.APIError) -> float | None:
+    """The server's RetryInfo delay ("1.5s") when it sent one."""
+    details = (error.details or {}).get("error", {}).get("details", []) if error.details else []
+    for detail in details:
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)s", str(detail.get("retryDelay", "")))
+        if match:
+            return float(match.group(1))
+    return None
+
+
+class GeminiProvider:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        dim: int,
+        embedding_model: str,
+        text_model: str,
+        base_url: str = "",
+        max_retries: int = 2,
+    ):
+        self.dim = dim
+        self.model = embedding_model
+        self.text_model = text_model
+        self.embedding_model = f"gemini:{embedding_model}:{dim}"
+        self.max_retries = max_retries
+        options = types.HttpOptions(base_url=base_url or None)
+        self._client = genai.Client(api_key=api_key, http_options=options)
+
+    def _call(self, kind: str, items: int, func, *, deadline: float):
+        """Run func(timeout_ms) with bounded retries; every path ends by the deadline."""
+        attempt = 0
+        started = time.monotonic()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining < MIN_ATTEMPT_S:
+                self._log(kind, items, started, "deadline")
+                raise ProviderError(f"Gemini {kind} did not answer within the deadline")
+            try:
+                result = func(max(1, int(remaining * 1000)))
+                self._log(kind, items, started, "ok")
+                return result
+            except errors.APIError as exc:
+                delay = _retry_delay(exc) or 0.5 * 2**attempt
+                fits = time.monotonic() + delay + MIN_ATTEMPT_S < deadline
+                if exc.code in RETRYABLE and attempt < self.max_retries and fits:
+                    attempt += 1
+                    time.sleep(delay)
+                    continue
+                self._log(kind, items, started, f"http {exc.code}")
+                raise ProviderError(f"Gemini {kind} failed with HTTP {exc.code}") from None
+            except ProviderError:
+                self._log(kind, items, started, "malformed")
+                raise
+            except Exception as exc:  # timeouts, connection errors, undecodable answers
+                self._log(kind, items, started, type(exc).__name__)
+                raise ProviderError(f"Gemini {kind} failed: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _log(kind: str, items: int, started: float, outcome: str) -> None:
+        duration_ms = round((time.monotonic() - started) * 1000)
+        logger.info(
+            "provider_call provider=gemini kind=%s items=%d duration_ms=%d outcome=%s",
+            kind, items, duration_ms, outcome,
+        )  # fmt: skip
+
+    def embed(self, texts: list[str], *, deadline_s: float) -> np.ndarray:
+        deadline = time.monotonic() + deadline_s
+        parts = [
+            self._embed_batch(texts[i : i + EMBED_BATCH], deadline)
+            for i in range(0, len(texts), EMBED_BATCH)
+        ]
+        return np.vstack(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
+
+    def _embed_batch(self, texts: list[str], deadline: float) -> np.ndarray:
+        def request(timeout_ms: int):
+            config = types.EmbedContentConfig(
+                output_dimensionality=self.dim,
+                http_options=types.HttpOptions(timeout=timeout_ms),
+            )
+            response = self._client.models.embed_content(
+                model=self.model, contents=texts, config=config
+            )
+            vectors = [e.values for e in (response.embeddings or [])]
+            if len(vectors) != len(texts) or any(v is None or len(v) != self.dim for v in vectors):
+                raise ProviderError(
+                    f"Gemini returned {len(vectors)} embeddings of the wrong shape for {len(texts)} texts"
+                )
+            array = np.asarray(vectors, dtype=np.float32)
+            if not np.isfinite(array).all():
+                raise ProviderError("Gemini returned non-finite embedding values")
+            return array
+
+        # Truncated (output_dimensionality) Gemini vectors are not unit length: normalise again.
+        return l2_normalise(self._call("embed", len(texts), request, deadline=deadline))
+
+    def suggest_tags(self, text: str, vocabulary: list[str], *, deadline_s: float) -> list[str]:
+        prompt = TAGS_PROMPT.format(
+            vocabulary=json.dumps(vocabulary, ensure_ascii=False), text=text
+        )
+
+        def request(timeout_ms: int):
+            config = types.GenerateContentConfig(
+                response_mime_type="application/json",
+                response_schema=TAGS_SCHEMA,
+                # gemini-2.5-flash's thinking tokens count against the output limit: no thinking.
+                thinking_config=types.ThinkingConfig(thinking_budget=0),
+                max_output_tokens=256,
+                temperature=0.2,
+                http_options=types.HttpOptions(timeout=timeout_ms),
+            )
+            response = self._client.models.generate_content(
+                model=self.text_model, contents=prompt, config=config
+            )
+            candidate = (response.candidates or [None])[0]
+            if candidate is None or candidate.finish_reason != types.FinishReason.STOP:
+                reason = getattr(candidate, "finish_reason", None)
+                raise ProviderError(
+                    f"Gemini tag answer was cut off or blocked (finish reason {reason})"
+                )
+            try:
+                tags = json.loads(response.text or "")["tags"]
+            except (ValueError, KeyError, TypeError):
+                raise ProviderError("Gemini tag answer was not the requested JSON") from None
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                raise ProviderError("Gemini tag answer was not a list of strings")
+            return tags
+
+        return self._call("tags", 1, request, deadline=time.monotonic() + deadline_s)
