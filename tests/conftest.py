@@ -38,6 +38,36 @@ def local_ai(settings):
     reset_providers()
 
 
+@pytest.fixture(scope="session")
+def fake_gemini_server():
+    from linkdo.ai.fake_gemini import FakeGemini
+
+    server = FakeGemini().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gemini(settings, fake_gemini_server):
+    """Point LinkDo at the fake Gemini server, reached by the real google-genai client."""
+    from linkdo.ai import reset_providers
+
+    fake_gemini_server.reset()
+    fake_gemini_server.hang_seconds = 5.0
+    fake_gemini_server.tags_answer = ["planning", "work", "writing"]
+    settings.LINKDO_AI_PROVIDER = "gemini"
+    settings.GEMINI_API_KEY = "server-key-not-secret"
+    settings.GEMINI_BASE_URL = fake_gemini_server.base_url
+    settings.LINKDO_EMBED_TIMEOUT_S = 1.5
+    settings.LINKDO_EMBED_BATCH_TIMEOUT_S = 5.0
+    settings.LINKDO_TAGS_TIMEOUT_S = 1.5
+    settings.LINKDO_AI_MAX_RETRIES = 2
+    reset_providers()
+    yield fake_gemini_server
+    fake_gemini_server.reset()
+    reset_providers()
+
+
 @pytest.fixture
 def ws_a(db):
     return WorkspaceFactory(id="alpha")

@@ -16,6 +16,7 @@ TASK_KEYS = {
     "category",
     "tags",
     "due_date",
+    "embedding_status",
     "x",
     "y",
     "created_at",
