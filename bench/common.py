@@ -46,9 +46,9 @@ def print_table(results: list[Result]) -> None:
     rows = [
         (
             r.metric,
-            f"{r.value:.4g} {r.unit}",
-            f"{r.baseline:.4g} {r.unit}",
-            f"{r.ratio:.2f}",
+            f"{r.value:.4g} {r.unit}".strip(),
+            f"{r.baseline:.4g} {r.unit}".strip(),
+            f"{r.ratio:.3g}",
             r.goal,
             r.baseline_name,
         )
