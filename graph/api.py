@@ -3,8 +3,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from graph.models import DEFAULT_WEIGHT, Edge
-from graph.selectors import edge_instance_json, edge_list, edges_json, graph_json
-from graph.services import edge_create, edge_delete, edge_delete_pair
+from graph.selectors import (
+    edge_instance_json,
+    edge_list,
+    edges_json,
+    graph_json,
+    suggested_edges,
+)
+from graph.services import edge_create, edge_delete, edge_delete_pair, graph_auto_arrange
 from linkdo.fields import FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
 from tasks.models import MAX_ID_LENGTH
 from workspaces.api import WorkspaceViewSet
@@ -56,6 +62,30 @@ class EdgeViewSet(WorkspaceViewSet):
         return Response({"deleted": True, "source": source, "target": target, "count": deleted})
 
 
+class GraphQuerySerializer(serializers.Serializer):
+    fields = serializers.ChoiceField(choices=["compact"], required=False)
+
+
+class SuggestedEdgesQuerySerializer(serializers.Serializer):
+    min_score = serializers.FloatField(min_value=-1.0, max_value=1.0, default=0.8)
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+
+
 class GraphViewSet(WorkspaceViewSet):
     def list(self, request):
-        return Response(graph_json(workspace=self.workspace))
+        query = GraphQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        compact = query.validated_data.get("fields") == "compact"
+        return Response(graph_json(workspace=self.workspace, compact=compact))
+
+    @action(detail=False, methods=["post"], url_path="auto-arrange", url_name="auto-arrange")
+    def auto_arrange(self, request):
+        """Lay the map out from the embeddings (PCA, aligned to the previous layout) and store it."""
+        return Response(graph_auto_arrange(workspace=self.workspace))
+
+    @action(detail=False, methods=["get"], url_path="suggested-edges", url_name="suggested-edges")
+    def suggested_edges(self, request):
+        """Pairs of semantically close tasks that are not linked yet, best first."""
+        query = SuggestedEdgesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(suggested_edges(workspace=self.workspace, **query.validated_data))

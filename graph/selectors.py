@@ -1,6 +1,13 @@
+import numpy as np
+from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
+from psycopg import sql
 
+from graph.layout import Basis
 from graph.models import Edge
+from graph.pgbinary import parse_id_vectors
+from tasks.models import Task
 from tasks.selectors import task_list, tasks_json
 from workspaces.models import Workspace
 
@@ -34,9 +41,81 @@ def edges_json(queryset: QuerySet[Edge]) -> list[dict]:
     return [edge_json(row) for row in queryset.values_list(*EDGE_FIELDS)]
 
 
-def graph_json(*, workspace: Workspace) -> dict:
-    """Tasks with their stored coordinates and all edges: two queries whatever the size."""
-    return {
-        "tasks": tasks_json(task_list(workspace=workspace)),
-        "edges": edges_json(edge_list(workspace=workspace)),
+def graph_json(*, workspace: Workspace, compact: bool = False) -> dict:
+    """Tasks with their stored coordinates and all edges: two queries whatever the size.
+    `compact` leaves out the descriptions, the bulk of a big map."""
+    tasks = tasks_json(task_list(workspace=workspace))
+    if compact:
+        for task in tasks:
+            del task["description"]
+    return {"tasks": tasks, "edges": edges_json(edge_list(workspace=workspace))}
+
+
+def embeddings_matrix(*, workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:
+    """(task ids, embeddings (n, dim) float32) of the workspace's embedded tasks, ordered by id,
+    read with one binary COPY into numpy."""
+    statement = sql.SQL(
+        "COPY (SELECT id, embedding FROM tasks_task WHERE workspace_id = {} "
+        "AND embedding IS NOT NULL ORDER BY id) TO STDOUT (FORMAT BINARY)"
+    ).format(sql.Literal(workspace.pk))
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+        buffer = b"".join(bytes(block) for block in copy)
+    return parse_id_vectors(buffer, settings.LINKDO_EMBEDDING_DIM)
+
+
+def layout_basis(*, workspace: Workspace) -> Basis | None:
+    """The basis stored by the last auto-arrange, or None before the first one."""
+    row = (
+        Workspace.objects.filter(pk=workspace.pk)
+        .values_list("layout_mean", "layout_wx", "layout_wy", "layout_bx", "layout_by")
+        .first()
+    )
+    if row is None or row[0] is None:
+        return None
+    mean, wx, wy, bx, by = row
+    return Basis(
+        np.asarray(mean, np.float64), np.asarray(wx, np.float64), np.asarray(wy, np.float64), bx, by
+    )
+
+
+SIMILARITY_CHUNK = 1024  # rows of the similarity matrix computed at once (memory stays ~40 MB)
+
+
+def suggested_edges(*, workspace: Workspace, min_score: float, limit: int) -> list[dict]:
+    """Unlinked pairs of embedded tasks whose cosine similarity is at least `min_score`, best first."""
+    ids, vectors = embeddings_matrix(workspace=workspace)
+    linked = {
+        (min(a, b), max(a, b))
+        for a, b in Edge.objects.filter(workspace=workspace).values_list("source_id", "target_id")
     }
+    # Keep more candidates than asked, so that dropping already-linked pairs still leaves `limit`.
+    keep = limit + len(linked)
+    best_scores = np.empty(0, dtype=np.float32)
+    best_pairs = np.empty((0, 2), dtype=np.int64)
+    for start in range(0, len(ids), SIMILARITY_CHUNK):
+        block = vectors[start : start + SIMILARITY_CHUNK] @ vectors.T
+        rows, cols = np.nonzero(block >= min_score)
+        upper = cols > rows + start  # each unordered pair once, no self-pairs
+        rows, cols = rows[upper] + start, cols[upper]
+        best_scores = np.concatenate([best_scores, block[rows - start, cols]])
+        best_pairs = np.concatenate([best_pairs, np.column_stack([ids[rows], ids[cols]])])
+        if len(best_scores) > keep:
+            top = np.argpartition(-best_scores, keep)[:keep]
+            best_scores, best_pairs = best_scores[top], best_pairs[top]
+    order = np.lexsort((best_pairs[:, 1], best_pairs[:, 0], -best_scores))
+    chosen = [
+        (int(a), int(b), float(best_scores[i]))
+        for i in order
+        for a, b in [best_pairs[i]]
+        if (min(a, b), max(a, b)) not in linked
+    ][:limit]
+    client_ids = dict(
+        Task.objects.filter(pk__in={p for a, b, _ in chosen for p in (a, b)}).values_list(
+            "id", "client_id"
+        )
+    )
+    return [
+        {"source": client_ids[a], "target": client_ids[b], "score": round(score, 6)}
+        for a, b, score in chosen
+    ]

@@ -1,7 +1,18 @@
+import numpy as np
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
+from graph.layout import (
+    Basis,
+    cluster,
+    describe_clusters,
+    fit_layout,
+    place_without_embedding,
+    unembedded_layout,
+)
 from graph.models import Edge
+from graph.selectors import embeddings_matrix, layout_basis
 from linkdo.errors import ApplicationError, NotFoundError
 from tasks.models import Task
 from workspaces.models import Workspace
@@ -111,3 +122,110 @@ def edges_delete_for_task(*, task: Task) -> int:
     """Delete every edge touching a task; return how many there were."""
     deleted, _ = Edge.objects.filter(Q(source=task) | Q(target=task)).delete()
     return deleted
+
+
+_SET_POSITIONS_SQL = """
+UPDATE tasks_task AS t SET x = v.x, y = v.y, cluster = v.cluster
+FROM unnest(%s::bigint[], %s::float8[], %s::float8[], %s::smallint[]) AS v(id, x, y, cluster)
+WHERE t.id = v.id AND t.workspace_id = %s
+"""
+
+
+def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SET_POSITIONS_SQL,
+            [
+                [int(i) for i in ids],
+                [float(v) for v in coords[:, 0]],
+                [float(v) for v in coords[:, 1]],
+                [None if c is None else int(c) for c in clusters],
+                workspace.pk,
+            ],
+        )
+
+
+def _store_basis(workspace: Workspace, basis: Basis | None, clusters: list[dict]) -> None:
+    fields = {"layout_clusters": clusters, "arranged_at": timezone.now()}
+    if basis is None:
+        fields.update(
+            layout_mean=None, layout_wx=None, layout_wy=None, layout_bx=0.0, layout_by=0.0
+        )
+    else:
+        fields.update(
+            layout_mean=basis.mean, layout_wx=basis.wx, layout_wy=basis.wy,
+            layout_bx=basis.bx, layout_by=basis.by,
+        )  # fmt: skip
+    Workspace.objects.filter(pk=workspace.pk).update(**fields)
+
+
+def graph_auto_arrange(*, workspace: Workspace) -> dict:
+    """Lay the workspace's map out again and store it: PCA over the stored embeddings, aligned to
+    the previous layout, tasks still pending an embedding placed beside related tasks, clusters.
+
+    Returns {"positions": [{id, x, y, cluster}], "clusters": [...]}. Concurrent arranges of one
+    workspace are serialised by locking its row.
+    """
+    with transaction.atomic():
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        tasks = list(
+            Task.objects.filter(workspace=workspace)
+            .order_by("created_at", "id")
+            .values_list("id", "client_id", "tags")
+        )
+        ids, embeddings = embeddings_matrix(workspace=workspace)
+        if len(ids) < 2:
+            coords = unembedded_layout(len(tasks))
+            labels = [None] * len(tasks)
+            basis, clusters = None, []
+        else:
+            coords, labels, basis, clusters = _arrange_embedded(workspace, tasks, ids, embeddings)
+        _store_positions(workspace, [t[0] for t in tasks], coords, labels)
+        _store_basis(workspace, basis, clusters)
+    positions = [
+        {"id": client_id, "x": float(x), "y": float(y), "cluster": label}
+        for (_, client_id, _), (x, y), label in zip(tasks, coords, labels, strict=True)
+    ]
+    return {"positions": positions, "clusters": clusters}
+
+
+def _arrange_embedded(workspace, tasks, ids, embeddings):
+    """Coordinates and cluster labels in `tasks` order, the new basis and the cluster list."""
+    embedded_coords, basis = fit_layout(embeddings, layout_basis(workspace=workspace))
+    row_of = {int(task_id): row for row, task_id in enumerate(ids)}
+    tags_of = {task_id: tags for task_id, _, tags in tasks}
+    embedded_tags = [tags_of[int(task_id)] for task_id in ids]
+    labels_embedded = cluster(embedded_coords)
+    pending = [
+        (task_id, client_id, tags) for task_id, client_id, tags in tasks if task_id not in row_of
+    ]
+    pending_coords = place_without_embedding(
+        [client_id for _, client_id, _ in pending],
+        [tags for _, _, tags in pending],
+        embedded_coords,
+        embedded_tags,
+    )
+    pending_row = {task_id: i for i, (task_id, _, _) in enumerate(pending)}
+    coords = np.zeros((len(tasks), 2))
+    labels: list[int | None] = []
+    for index, (task_id, _, _) in enumerate(tasks):
+        if task_id in row_of:
+            coords[index] = embedded_coords[row_of[task_id]]
+            labels.append(int(labels_embedded[row_of[task_id]]))
+        else:
+            coords[index] = pending_coords[pending_row[task_id]]
+            labels.append(None)
+    clusters = describe_clusters(labels_embedded, embedded_coords, embedded_tags)
+    return coords, labels, basis, clusters
+
+
+def task_place(*, workspace: Workspace, task: Task) -> bool:
+    """Put a freshly embedded task where the workspace's current map basis projects it (in memory).
+    False when the workspace has no basis yet (never arranged) or the task has no embedding."""
+    if task.embedding is None:
+        return False
+    basis = layout_basis(workspace=workspace)
+    if basis is None:
+        return False
+    task.x, task.y = (float(v) for v in basis.project(np.asarray(task.embedding)[None, :])[0])
+    return True

@@ -1,13 +1,22 @@
 import django_filters
+from django.conf import settings
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from linkdo.ai import get_provider
+from linkdo.errors import ConflictError
 from linkdo.fields import DueDateField, FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
 from tasks import models
+from tasks.embeddings import embed_or_none
 from tasks.models import Priority, Status, Task
-from tasks.selectors import task_instance_json, task_list, tasks_json
+from tasks.selectors import (
+    task_instance_json,
+    task_list,
+    tasks_by_similarity,
+    tasks_json,
+    tasks_matching_text,
+)
 from tasks.services import task_create, task_delete, task_update
 from workspaces.api import WorkspaceViewSet
 
@@ -32,7 +41,7 @@ class TaskWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """Validates a task body; `partial=True` for PATCH/PUT. Output is shaped by tasks.selectors."""
 
     echoed_fields = frozenset(
-        {"workspace_id", "created_at", "updated_at", "embedding", "embedding_status"}
+        {"workspace_id", "created_at", "updated_at", "embedding", "embedding_status", "cluster"}
     )
 
     id = StrictCharField(
@@ -65,6 +74,15 @@ class TaskWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
     def validate_tags(self, value):
         return normalise_tags(value)
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = StrictCharField(max_length=models.MAX_TITLE_LENGTH, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=20)
+
+
+class SimilarQuerySerializer(serializers.Serializer):
+    k = serializers.IntegerField(min_value=1, max_value=100, default=10)
 
 
 class TaskFilter(django_filters.FilterSet):
@@ -102,7 +120,39 @@ class TaskViewSet(WorkspaceViewSet):
 
     def list(self, request):
         queryset = self.filter_queryset(self.get_queryset())
+        search = SearchQuerySerializer(data=request.query_params)
+        search.is_valid(raise_exception=True)
+        if "q" in search.validated_data:
+            return Response(self._search(queryset, **search.validated_data))
         return Response(tasks_json(queryset, include_embedding=_include_embedding(request)))
+
+    def _search(self, queryset, *, q: str, limit: int):
+        """Rank by similarity to the query's embedding; plain substring match when the provider
+        cannot embed it right now (the answer says so with `"score": null`)."""
+        provider = _provider(self.request)
+        vectors = embed_or_none([q], provider=provider, deadline_s=settings.LINKDO_EMBED_TIMEOUT_S)
+        if vectors is None:
+            return tasks_matching_text(queryset, q, limit=limit)
+        return tasks_by_similarity(queryset, vectors[0], limit=limit)
+
+    @action(detail=True, methods=["get"])
+    def similar(self, request, task_id):
+        """The k tasks of this workspace nearest to this one by cosine distance, with `score`."""
+        task = self.get_object()
+        query = SimilarQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if task.embedding is None:
+            raise ConflictError(
+                f"Task {task_id!r} has no embedding yet (pending); similar tasks need one."
+            )
+        return Response(
+            tasks_by_similarity(
+                self.get_queryset(),
+                task.embedding,
+                limit=query.validated_data["k"],
+                exclude_id=task.pk,
+            )
+        )
 
     def retrieve(self, request, task_id):
         task = self.get_object()

@@ -51,6 +51,7 @@ class Task(models.Model):
     embedding_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL is "pending"
     x = models.FloatField(default=0.0)
     y = models.FloatField(default=0.0)
+    cluster = models.SmallIntegerField(null=True, blank=True)  # from the last auto-arrange
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 

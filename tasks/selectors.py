@@ -3,7 +3,8 @@
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from pgvector.django import CosineDistance
 
 from linkdo.jsonshape import iso_datetime
 from tasks.models import Task
@@ -23,6 +24,7 @@ TASK_FIELDS = (
     "embedding_hash",
     "x",
     "y",
+    "cluster",
     "created_at",
     "updated_at",
 )
@@ -35,7 +37,7 @@ def task_json(row: tuple, *, include_embedding: bool = False) -> dict:
     """
     (
         workspace_id, client_id, title, description, priority, status, category, tags,
-        due, due_has_time, embedding_hash, x, y, created_at, updated_at, *rest,
+        due, due_has_time, embedding_hash, x, y, cluster, created_at, updated_at, *rest,
     ) = row  # fmt: skip
     if due is not None:
         due = iso_datetime(due) if due_has_time else due.date().isoformat()
@@ -52,6 +54,7 @@ def task_json(row: tuple, *, include_embedding: bool = False) -> dict:
         "embedding_status": "pending" if embedding_hash is None else "ready",
         "x": x,
         "y": y,
+        "cluster": cluster,
         "created_at": iso_datetime(created_at),
         "updated_at": iso_datetime(updated_at),
     }
@@ -72,6 +75,31 @@ def task_instance_json(task: Task, *, include_embedding: bool = False) -> dict:
 def tasks_json(queryset: QuerySet[Task], *, include_embedding: bool = False) -> list[dict]:
     rows = queryset.values_list(*_fields(include_embedding))
     return [task_json(row, include_embedding=include_embedding) for row in rows]
+
+
+def tasks_by_similarity(
+    queryset: QuerySet[Task], vector, *, limit: int, exclude_id: int | None = None
+) -> list[dict]:
+    """The embedded tasks of `queryset` nearest to `vector` by cosine distance, best first, each
+    with `score` = cosine similarity. Exact: a scan of the workspace's rows (see PERFORMANCE.md)."""
+    queryset = queryset.filter(embedding__isnull=False)
+    if exclude_id is not None:
+        queryset = queryset.exclude(pk=exclude_id)
+    rows = (
+        queryset.annotate(distance=CosineDistance("embedding", vector))
+        .order_by("distance", "id")
+        .values_list(*TASK_FIELDS, "distance")[:limit]
+    )
+    return [{**task_json(row[:-1]), "score": round(1.0 - row[-1], 6)} for row in rows]
+
+
+def tasks_matching_text(queryset: QuerySet[Task], text: str, *, limit: int) -> list[dict]:
+    """Plain substring search, for when the query cannot be embedded (provider down)."""
+    tag_text = Func(F("tags"), Value(" "), function="array_to_string", output_field=TextField())
+    matches = queryset.annotate(tag_text=tag_text).filter(
+        Q(title__icontains=text) | Q(description__icontains=text) | Q(tag_text__icontains=text)
+    )
+    return [{**task_json(row), "score": None} for row in matches.values_list(*TASK_FIELDS)[:limit]]
 
 
 def task_list(*, workspace: Workspace) -> QuerySet[Task]:

@@ -3,14 +3,15 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from graph.services import edges_delete_for_task, edges_link_by_tags
+from graph.services import edges_delete_for_task, edges_link_by_tags, task_place
 from linkdo.ai import AIProvider, get_provider
 from linkdo.errors import ApplicationError, ConflictError
 from tasks.embeddings import task_embed, task_text
 from tasks.models import Task
 from workspaces.models import Workspace
 
-# The map slot of a task that arrives without coordinates: the old backend's "x = i * 100, y = 0".
+# Where a task arriving without coordinates goes before the workspace's first auto-arrange
+# (afterwards, the stored basis places it): the old backend's "x = i * 100, y = 0".
 UNPLACED_SPACING = 100.0
 
 
@@ -34,7 +35,7 @@ def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None
     task_embed(task=task, provider=provider or get_provider())
     task.created_at = task.updated_at = timezone.now()
     with transaction.atomic():
-        if "x" not in data and "y" not in data:
+        if "x" not in data and "y" not in data and not task_place(workspace=workspace, task=task):
             task.x = UNPLACED_SPACING * Task.objects.filter(workspace=workspace).count()
         try:
             with transaction.atomic():
@@ -65,8 +66,16 @@ def task_update(
     for name in changed:
         setattr(task, name, fields[name])
     if task_text(task) != old_text:
-        task_embed(task=task, provider=provider or get_provider())
+        embedded = task_embed(task=task, provider=provider or get_provider())
         changed += ["embedding", "embedding_hash"]
+        # New meaning, new place on the map, unless the client moved the task itself.
+        if (
+            embedded
+            and "x" not in fields
+            and "y" not in fields
+            and task_place(workspace=workspace, task=task)
+        ):
+            changed += ["x", "y"]
     task.updated_at = timezone.now()
     with transaction.atomic():
         task.save(update_fields=[*changed, "updated_at"])

@@ -1,5 +1,8 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Now
+from pgvector.django import VectorField
 
 
 class Workspace(models.Model):
@@ -8,6 +11,18 @@ class Workspace(models.Model):
     id = models.CharField(primary_key=True, max_length=128)
     created_at = models.DateTimeField(db_default=Now())
     last_seen_at = models.DateTimeField(db_default=Now())
+    # The map's basis from the last auto-arrange (see graph/layout.py): coords =
+    # (embedding - layout_mean) @ [layout_wx, layout_wy] + [layout_bx, layout_by].
+    # New tasks are placed with it, and the next arrange is aligned to it.
+    layout_mean = VectorField(dimensions=settings.LINKDO_EMBEDDING_DIM, null=True, blank=True)
+    layout_wx = VectorField(dimensions=settings.LINKDO_EMBEDDING_DIM, null=True, blank=True)
+    layout_wy = VectorField(dimensions=settings.LINKDO_EMBEDDING_DIM, null=True, blank=True)
+    layout_bx = models.FloatField(db_default=0.0)
+    layout_by = models.FloatField(db_default=0.0)
+    layout_clusters = models.JSONField(
+        db_default=Value([], output_field=models.JSONField()), blank=True
+    )
+    arranged_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.id

@@ -17,6 +17,7 @@ TASK_KEYS = {
     "tags",
     "due_date",
     "embedding_status",
+    "cluster",
     "x",
     "y",
     "created_at",

@@ -1,0 +1,150 @@
+"""Map layout maths: PCA, alignment to the previous layout, projection, clusters. Pure numpy and
+scikit-learn over arrays, no Django, so it can be tested and benchmarked alone."""
+
+import hashlib
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import orthogonal_procrustes
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import silhouette_score
+
+SCALE = 40.0  # the old backend's scale, which the PWA's viewport expects
+UNEMBEDDED_SPACING = 100.0  # "x = i * 100, y = 0" when fewer than two tasks are embedded
+MAX_CLUSTERS = 8
+SILHOUETTE_SAMPLE = 1000
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Basis:
+    """coords = (embedding - mean) @ [wx, wy] + [bx, by]: the fitted PCA components, divided by the
+    per-axis standard deviation, times SCALE, rotated onto the previous layout."""
+
+    mean: np.ndarray
+    wx: np.ndarray
+    wy: np.ndarray
+    bx: float
+    by: float
+
+    def project(self, embeddings: np.ndarray) -> np.ndarray:
+        centred = np.asarray(embeddings, dtype=np.float64) - self.mean
+        return np.column_stack([centred @ self.wx + self.bx, centred @ self.wy + self.by])
+
+
+def fit_layout(embeddings: np.ndarray, previous: Basis | None = None) -> tuple[np.ndarray, Basis]:
+    """2D coordinates of the rows (n >= 2) and the basis that produced them.
+
+    PCA to 2 components, standardised per axis, times SCALE; then, when a previous basis exists,
+    rotated/reflected and shifted (orthogonal Procrustes) onto where the previous basis puts the same
+    embeddings, so the axes never flip and a small change moves the old tasks little.
+    """
+    data = np.asarray(embeddings, dtype=np.float64)
+    pca = PCA(n_components=2, svd_solver="covariance_eigh").fit(data)
+    components = pca.components_  # (2, dim)
+    raw = (data - pca.mean_) @ components.T
+    std = raw.std(axis=0)
+    std[std == 0] = 1.0
+    weights = components.T / std * SCALE  # (dim, 2)
+    coords = raw / std * SCALE
+    offset = np.zeros(2)
+    if previous is not None and previous.mean.shape == pca.mean_.shape:
+        target = previous.project(data)
+        rotation, _ = orthogonal_procrustes(coords, target - target.mean(axis=0))
+        offset = target.mean(axis=0)
+        weights = weights @ rotation
+        coords = coords @ rotation + offset
+    basis = Basis(
+        pca.mean_, weights[:, 0].copy(), weights[:, 1].copy(), float(offset[0]), float(offset[1])
+    )
+    return coords, basis
+
+
+def unembedded_layout(count: int) -> np.ndarray:
+    return np.column_stack([np.arange(count) * UNEMBEDDED_SPACING, np.zeros(count)])
+
+
+def _jitter(key: str, radius: float) -> tuple[float, float]:
+    """A small deterministic offset so tasks placed at one spot do not stack exactly."""
+    digest = hashlib.sha256(key.encode()).digest()
+    angle = int.from_bytes(digest[:4], "big") / 2**32 * 2 * math.pi
+    return radius * math.cos(angle), radius * math.sin(angle)
+
+
+def place_without_embedding(
+    keys: list[str],
+    tags: list[list[str]],
+    placed_coords: np.ndarray,
+    placed_tags: list[list[str]],
+) -> np.ndarray:
+    """Positions for tasks that have no embedding yet: beside the placed tasks they share tags with,
+    otherwise evenly on a ring just outside the map. Deterministic for the same input."""
+    if len(placed_coords):
+        centre = placed_coords.mean(axis=0)
+        radius = float(np.linalg.norm(placed_coords - centre, axis=1).max()) * 1.2 + SCALE
+    else:
+        centre, radius = np.zeros(2), 2 * SCALE
+    by_tag: dict[str, list[int]] = {}
+    for index, task_tags in enumerate(placed_tags):
+        for tag in task_tags:
+            by_tag.setdefault(tag, []).append(index)
+    positions = np.zeros((len(keys), 2))
+    ring = [i for i, task_tags in enumerate(tags) if not any(t in by_tag for t in task_tags)]
+    for i, (key, task_tags) in enumerate(zip(keys, tags, strict=True)):
+        related = sorted({j for t in task_tags for j in by_tag.get(t, [])})
+        if related:
+            dx, dy = _jitter(key, SCALE * 0.25)
+            positions[i] = placed_coords[related].mean(axis=0) + (dx, dy)
+    for slot, i in enumerate(ring):
+        angle = 2 * math.pi * slot / len(ring)
+        positions[i] = centre + radius * np.array([math.cos(angle), math.sin(angle)])
+    return positions
+
+
+def cluster(coords: np.ndarray) -> np.ndarray:
+    """Cluster labels for map coordinates: k-means with k (2..MAX_CLUSTERS) chosen by silhouette on a
+    fixed-seed sample. Fewer than 4 points, or no structure worth splitting: one cluster."""
+    n = len(coords)
+    if n < 4 or np.allclose(coords, coords[0]):
+        return np.zeros(n, dtype=int)
+    best_labels, best_score = np.zeros(n, dtype=int), 0.25  # below this, splitting is not worth it
+    for k in range(2, min(MAX_CLUSTERS, n - 1) + 1):
+        labels = KMeans(n_clusters=k, n_init=3, random_state=SEED).fit_predict(coords)
+        if len(set(labels)) < 2:
+            continue
+        sample = min(SILHOUETTE_SAMPLE, n)
+        score = silhouette_score(coords, labels, sample_size=sample, random_state=SEED)
+        if score > best_score:
+            best_labels, best_score = labels, score
+    return _renumber(best_labels)
+
+
+def _renumber(labels: np.ndarray) -> np.ndarray:
+    """Cluster ids by size, largest first, so the ids mean the same from one arrange to the next."""
+    order = [label for label, _ in Counter(labels.tolist()).most_common()]
+    mapping = {label: index for index, label in enumerate(order)}
+    return np.array([mapping[label] for label in labels], dtype=int)
+
+
+def describe_clusters(labels: np.ndarray, coords: np.ndarray, tags: list[list[str]]) -> list[dict]:
+    """Each cluster's id, size, centre and name (its most frequent tags)."""
+    clusters = []
+    for cluster_id in sorted(set(labels.tolist())):
+        members = np.flatnonzero(labels == cluster_id)
+        counts = Counter(tag for i in members for tag in tags[i])
+        top = [tag for tag, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:3]]
+        centre = coords[members].mean(axis=0)
+        clusters.append(
+            {
+                "id": cluster_id,
+                "name": ", ".join(top) if top else f"Cluster {cluster_id + 1}",
+                "tags": top,
+                "size": len(members),
+                "x": round(float(centre[0]), 3),
+                "y": round(float(centre[1]), 3),
+            }
+        )
+    return clusters
