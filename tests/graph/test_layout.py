@@ -1,0 +1,149 @@
+"""The layout maths alone (graph/layout.py), on synthetic embeddings."""
+
+import numpy as np
+import pytest
+
+from graph.layout import (
+    SCALE,
+    cluster,
+    describe_clusters,
+    fit_layout,
+    place_without_embedding,
+    unembedded_layout,
+)
+from graph.pgbinary import parse_id_vectors
+
+
+def clustered(n_per: int, centres: np.ndarray, rng, noise=0.3) -> np.ndarray:
+    points = np.vstack(
+        [c + noise * rng.standard_normal((n_per, centres.shape[1])) for c in centres]
+    )
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(42)
+
+
+def test_first_layout_is_standardised_times_40(rng):
+    data = clustered(50, rng.standard_normal((4, 64)), rng)
+    coords, basis = fit_layout(data)
+    assert coords.shape == (200, 2)
+    assert np.allclose(coords.mean(axis=0), 0, atol=1e-6)
+    assert np.allclose(coords.std(axis=0), SCALE, rtol=1e-6)
+    assert np.allclose(basis.project(data), coords)
+
+
+def median_displacement_ratio(old, new) -> float:
+    extent = float(np.ptp(old, axis=0).max())
+    return float(np.median(np.linalg.norm(new - old, axis=1))) / extent
+
+
+def test_adding_similar_tasks_moves_the_old_ones_little(rng):
+    """The issue's stability measure: 200 tasks arranged, 5 similar tasks added, re-arranged: the
+    median displacement of the 200 must stay under 5 % of the map's extent."""
+    centres = rng.standard_normal((4, 128))
+    old_data = clustered(50, centres, rng)
+    old_coords, basis = fit_layout(old_data)
+    new_tasks = clustered(5, centres[:1], rng, noise=0.1)
+    coords, _ = fit_layout(np.vstack([old_data, new_tasks]), basis)
+    assert median_displacement_ratio(old_coords, coords[:200]) < 0.05
+
+
+def test_alignment_undoes_axis_flips_and_rotations(rng):
+    """Two nearly equal principal variances: PCA's axes spin freely between fits. Without alignment
+    the old tasks jump (the old backend's defect); aligned, they stay."""
+    data = rng.standard_normal((200, 32)) * np.r_[[3.0, 3.0], np.full(30, 0.1)]
+    data = data / np.linalg.norm(data, axis=1, keepdims=True)
+    old_coords, basis = fit_layout(data)
+    grown = np.vstack([data, rng.standard_normal((5, 32)) * 0.2])
+    unaligned, _ = fit_layout(grown)
+    aligned, _ = fit_layout(grown, basis)
+    assert median_displacement_ratio(old_coords, aligned[:200]) < 0.05
+    flipped, _ = fit_layout(-data)  # the same map mirrored: an unaligned fit shows the flip
+    assert median_displacement_ratio(old_coords, -flipped) < 1e-6
+    realigned, _ = fit_layout(data, basis)
+    assert np.allclose(realigned, old_coords, atol=1e-6)
+    assert median_displacement_ratio(old_coords, unaligned[:200]) > median_displacement_ratio(
+        old_coords, aligned[:200]
+    )
+
+
+def test_unembedded_layout_is_a_row():
+    assert unembedded_layout(3).tolist() == [[0, 0], [100, 0], [200, 0]]
+
+
+def test_pending_tasks_sit_beside_related_tasks_or_on_a_ring():
+    placed = np.array([[0.0, 0.0], [10.0, 0.0], [100.0, 100.0]])
+    placed_tags = [["home"], ["home"], ["work"]]
+    positions = place_without_embedding(
+        ["p1", "p2", "p3", "p4"], [["home"], ["nothing"], [], ["work", "home"]], placed, placed_tags
+    )
+    assert np.linalg.norm(positions[0] - [5.0, 0.0]) <= SCALE * 0.25 + 1e-9
+    ring = positions[[1, 2]]
+    centre = placed.mean(axis=0)
+    radii = np.linalg.norm(ring - centre, axis=1)
+    assert np.allclose(radii, radii[0]) and radii[0] > np.linalg.norm(placed - centre, axis=1).max()
+    assert not np.allclose(ring[0], ring[1])  # never stacked
+    again = place_without_embedding(
+        ["p1", "p2", "p3", "p4"], [["home"], ["nothing"], [], ["work", "home"]], placed, placed_tags
+    )
+    assert np.array_equal(positions, again)
+
+
+def test_clusters_are_found_and_named(rng):
+    blobs = np.vstack([rng.normal(c, 2.0, (30, 2)) for c in [(-80, 0), (80, 0), (0, 90)]])
+    labels = cluster(blobs)
+    assert len(set(labels.tolist())) == 3
+    for block in range(3):
+        assert len(set(labels[block * 30 : (block + 1) * 30].tolist())) == 1
+    tags = [["a", "x"]] * 30 + [["b"]] * 30 + [[]] * 30
+    described = describe_clusters(labels, blobs, tags)
+    names = {d["name"] for d in described}
+    assert "a, x" in names and "b" in names and any(n.startswith("Cluster ") for n in names)
+    assert sum(d["size"] for d in described) == 90
+
+
+def test_no_structure_is_one_cluster(rng):
+    assert set(cluster(rng.uniform(-1, 1, (200, 2))).tolist()) == {0}
+    assert cluster(np.zeros((2, 2))).tolist() == [0, 0]
+
+
+def test_binary_copy_parser_refuses_other_input():
+    with pytest.raises(ValueError, match="not a PostgreSQL binary COPY"):
+        parse_id_vectors(b"garbage", 3)
+
+
+def degenerate_topics(rng, dim=768):
+    """Four equal topics: the 2nd and 3rd principal variances are nearly equal, so PCA's plane
+    swings when 5 tasks join one topic."""
+    centres = rng.standard_normal((4, dim))
+    data = np.vstack([c + 0.4 * rng.standard_normal((50, dim)) for c in centres])
+    extra = centres[2] + 0.4 * rng.standard_normal((5, dim))
+    normalise = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)  # noqa: E731
+    return normalise(data), normalise(extra)
+
+
+def test_an_ill_defined_plane_is_kept_not_swapped(monkeypatch):
+    data, extra = degenerate_topics(np.random.default_rng(1))
+    old_coords, basis = fit_layout(data)
+    grown = np.vstack([data, extra])
+    stable, _ = fit_layout(grown, basis)
+    assert median_displacement_ratio(old_coords, stable[:200]) < 0.05
+    monkeypatch.setattr("graph.layout.KEEP_PLANE", 2.0)  # never keep: Procrustes alone
+    swung, _ = fit_layout(grown, basis)
+    assert median_displacement_ratio(old_coords, swung[:200]) > 0.10
+
+
+def test_a_clearly_better_plane_is_adopted(rng):
+    before = rng.standard_normal((200, 16)) * np.r_[[5.0, 4.0], np.full(14, 0.1)]
+    _, basis = fit_layout(before)
+    after = rng.standard_normal((200, 16)) * np.r_[[0.1, 0.1, 5.0, 4.0], np.full(12, 0.1)]
+    coords, new_basis = fit_layout(after, basis)
+    # The map now shows dimensions 2 and 3, where the data varies, at the usual scale.
+    weights = np.column_stack([new_basis.wx, new_basis.wy])
+    assert np.abs(weights[2:4]).sum() > 10 * np.abs(weights[:2]).sum()
+    assert np.allclose(
+        np.linalg.norm(coords - coords.mean(axis=0), axis=0) ** 2 / 200, 2 * SCALE**2, rtol=0.3
+    )
