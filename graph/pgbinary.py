@@ -37,3 +37,12 @@ def parse_id_vectors(buffer: bytes, dim: int) -> tuple[np.ndarray, np.ndarray]:
     if len(rows) and ((rows["fields"] != 2).any() or (rows["dim"] != dim).any()):
         raise ValueError("binary COPY rows do not match the expected vector dimension")
     return rows["id"].astype(np.int64), rows["values"].astype(np.float32)
+
+
+def encode_id_vectors(ids: np.ndarray, vectors: np.ndarray) -> bytes:
+    """The binary COPY stream of (int8 id, vector) rows: the inverse of parse_id_vectors."""
+    dim = vectors.shape[1]
+    rows = np.zeros(len(ids), dtype=row_dtype(dim))
+    rows["fields"], rows["id_len"], rows["id"] = 2, 8, ids
+    rows["vec_len"], rows["dim"], rows["values"] = 4 + 4 * dim, dim, vectors
+    return HEADER + b"\x00" * 8 + rows.tobytes() + b"\xff\xff"

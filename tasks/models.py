@@ -3,7 +3,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Now
-from pgvector.django import VectorField
+from pgvector.django import HnswIndex, VectorField
 
 from workspaces.models import Workspace
 
@@ -63,6 +63,15 @@ class Task(models.Model):
                 fields=["workspace"],
                 condition=models.Q(embedding_hash__isnull=True),
                 name="task_embedding_pending",
+            ),
+            # Nearest-neighbour search in big workspaces (small ones are scanned exactly through the
+            # workspace index; the planner chooses). See docs/PERFORMANCE.md for the measurement.
+            HnswIndex(
+                fields=["embedding"],
+                name="task_embedding_hnsw",
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
             ),
         ]
         constraints = [
