@@ -13,10 +13,10 @@ def main() -> None:
 
     # Measure what production runs: no per-query logging.
     settings.DEBUG = False
-    from bench import embeddings, graph_get
+    from bench import embeddings, graph_get, map_layout
     from bench.common import print_table
 
-    suites = {"graph": graph_get, "embeddings": embeddings}
+    suites = {"graph": graph_get, "embeddings": embeddings, "map": map_layout}
     chosen = sys.argv[1:] or list(suites)
     results = []
     for name in chosen:

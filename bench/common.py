@@ -37,6 +37,7 @@ def drop_workspace(workspace_id: str) -> None:
     """Remove a benchmark workspace with set-based SQL (the ORM collector would load every row)."""
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM graph_edge WHERE workspace_id = %s", [workspace_id])
+        cursor.execute("DELETE FROM tasks_embedding WHERE workspace_id = %s", [workspace_id])
         cursor.execute("DELETE FROM tasks_task WHERE workspace_id = %s", [workspace_id])
         cursor.execute("DELETE FROM workspaces_workspace WHERE id = %s", [workspace_id])
 

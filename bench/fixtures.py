@@ -51,9 +51,14 @@ def create_embedded_workspace(workspace_id: str, vectors: np.ndarray) -> np.ndar
             copy.write(payload[start : start + (1 << 24)])
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE tasks_task t SET embedding = v.embedding, embedding_hash = 'bench' "
-            "FROM bench_vectors v WHERE t.id = v.id"
+            "INSERT INTO tasks_embedding (task_id, workspace_id, vector) "
+            "SELECT id, %s, embedding FROM bench_vectors",
+            [workspace_id],
+        )
+        cursor.execute(
+            "UPDATE tasks_task SET embedding_hash = 'bench' WHERE workspace_id = %s", [workspace_id]
         )
         cursor.execute("DROP TABLE bench_vectors")
         cursor.execute("ANALYZE tasks_task")
+        cursor.execute("ANALYZE tasks_embedding")
     return ids

@@ -55,8 +55,8 @@ def embeddings_matrix(*, workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:
     """(task ids, embeddings (n, dim) float32) of the workspace's embedded tasks, ordered by id,
     read with one binary COPY into numpy."""
     statement = sql.SQL(
-        "COPY (SELECT id, embedding FROM tasks_task WHERE workspace_id = {} "
-        "AND embedding IS NOT NULL ORDER BY id) TO STDOUT (FORMAT BINARY)"
+        "COPY (SELECT task_id, vector FROM tasks_embedding WHERE workspace_id = {} "
+        "ORDER BY task_id) TO STDOUT (FORMAT BINARY)"
     ).format(sql.Literal(workspace.pk))
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:

@@ -219,13 +219,13 @@ def _arrange_embedded(workspace, tasks, ids, embeddings):
     return coords, labels, basis, clusters
 
 
-def task_place(*, workspace: Workspace, task: Task) -> bool:
-    """Put a freshly embedded task where the workspace's current map basis projects it (in memory).
-    False when the workspace has no basis yet (never arranged) or the task has no embedding."""
-    if task.embedding is None:
+def task_place(*, workspace: Workspace, task: Task, vector: np.ndarray | None) -> bool:
+    """Put a freshly embedded task where the workspace's current map basis projects its vector (in
+    memory). False when there is no vector or the workspace has no basis yet (never arranged)."""
+    if vector is None:
         return False
     basis = layout_basis(workspace=workspace)
     if basis is None:
         return False
-    task.x, task.y = (float(v) for v in basis.project(np.asarray(task.embedding)[None, :])[0])
+    task.x, task.y = (float(v) for v in basis.project(np.asarray(vector)[None, :])[0])
     return True

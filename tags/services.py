@@ -52,7 +52,7 @@ def _similar_tags(*, workspace: Workspace, text: str, vocabulary: list[str]) -> 
     if query is not None:
         neighbours = (
             Task.objects.filter(workspace=workspace, embedding__isnull=False)
-            .annotate(distance=CosineDistance("embedding", query))
+            .annotate(distance=CosineDistance("embedding__vector", query))
             .order_by("distance")
             .values_list("tags", "distance")[:NEIGHBOURS]
         )

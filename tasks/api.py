@@ -13,6 +13,7 @@ from tasks.models import Priority, Status, Task
 from tasks.selectors import (
     task_instance_json,
     task_list,
+    task_vector,
     tasks_by_similarity,
     tasks_json,
     tasks_matching_text,
@@ -141,14 +142,15 @@ class TaskViewSet(WorkspaceViewSet):
         task = self.get_object()
         query = SimilarQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        if task.embedding is None:
+        vector = task_vector(task)
+        if vector is None:
             raise ConflictError(
                 f"Task {task_id!r} has no embedding yet (pending); similar tasks need one."
             )
         return Response(
             tasks_by_similarity(
                 self.get_queryset(),
-                task.embedding,
+                vector,
                 limit=query.validated_data["k"],
                 exclude_id=task.pk,
             )

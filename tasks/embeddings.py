@@ -1,7 +1,8 @@
 """Embedding tasks: one task on write (within a deadline), or many in provider batches.
 
 A provider failure never loses a task: the task is stored with its embedding pending
-(`embedding_hash` NULL) and `manage.py reembed --pending` fills it in later.
+(`embedding_hash` NULL) and `manage.py reembed --pending` fills it in later. Vectors live in their
+own table (tasks.models.Embedding), written only when a task is really (re-)embedded.
 """
 
 import logging
@@ -17,17 +18,34 @@ from tasks.models import Task
 
 logger = logging.getLogger("linkdo.embeddings")
 
-# One statement stores a whole batch; a row whose updated_at moved since it was read (the user
-# edited it meanwhile) is left alone, so a stale vector never overwrites a fresh edit.
-_STORE_SQL = """
-UPDATE tasks_task AS t SET embedding = v.embedding::vector, embedding_hash = v.hash
-FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[]) AS v(id, updated_at, embedding, hash)
-WHERE t.id = v.id AND t.updated_at = v.updated_at
+_UPSERT_VECTOR_SQL = """
+INSERT INTO tasks_embedding (task_id, workspace_id, vector) VALUES (%s, %s, %s::vector)
+ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector
+"""
+
+# One pair of statements stores a whole batch; a task whose updated_at moved since it was read (the
+# user edited it meanwhile) is left alone, so a stale vector never overwrites a fresh edit.
+_STORE_BATCH_SQL = """
+WITH batch AS (
+    SELECT v.id, v.embedding, v.hash
+    FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[]) AS v(id, updated_at, embedding, hash)
+    JOIN tasks_task t ON t.id = v.id AND t.updated_at = v.updated_at
+),
+hashes AS (
+    UPDATE tasks_task t SET embedding_hash = batch.hash FROM batch WHERE t.id = batch.id
+)
+INSERT INTO tasks_embedding (task_id, workspace_id, vector)
+SELECT batch.id, t.workspace_id, batch.embedding::vector FROM batch JOIN tasks_task t ON t.id = batch.id
+ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector
 """
 
 
 def task_text(task: Task) -> str:
     return embedding_text(task.title, task.description, task.tags)
+
+
+def vector_literal(vector) -> str:
+    return "[" + ",".join(repr(float(v)) for v in np.asarray(vector).ravel()) + "]"
 
 
 def embed_or_none(
@@ -40,25 +58,26 @@ def embed_or_none(
         return None
 
 
-def task_embed(*, task: Task, provider: AIProvider) -> bool:
-    """Set the task's vector and hash in memory for its current text; on failure mark it pending."""
+def task_embed(*, task: Task, provider: AIProvider) -> np.ndarray | None:
+    """Embed the task's current text and set its hash (in memory); on failure mark it pending.
+    Returns the vector, which the caller stores with `embedding_store` once the task is saved."""
     text = task_text(task)
     vectors = embed_or_none([text], provider=provider, deadline_s=settings.LINKDO_EMBED_TIMEOUT_S)
     if vectors is None:
         task.embedding_hash = None
-        return False
-    task.embedding = vectors[0]
+        return None
     task.embedding_hash = embedding_hash(provider.embedding_model, text)
-    return True
+    return vectors[0]
 
 
-def _vector_literal(vector: np.ndarray) -> str:
-    return "[" + ",".join(repr(float(v)) for v in vector) + "]"
+def embedding_store(*, task: Task, vector: np.ndarray) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_VECTOR_SQL, [task.pk, task.workspace_id, vector_literal(vector)])
 
 
 def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
-    """Embed (id, updated_at, title, description, tags) rows in provider batches and store them with
-    one statement. Returns how many rows were stored; raises ProviderError when the provider fails."""
+    """Embed (id, updated_at, title, description, tags) rows in provider batches and store them.
+    Returns how many were stored; raises ProviderError when the provider fails."""
     rows = list(rows)
     if not rows:
         return 0
@@ -67,9 +86,9 @@ def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
     params = [
         [row[0] for row in rows],
         [row[1] for row in rows],
-        [_vector_literal(vector) for vector in vectors],
+        [vector_literal(vector) for vector in vectors],
         [embedding_hash(provider.embedding_model, text) for text in texts],
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_STORE_SQL, params)
+        cursor.execute(_STORE_BATCH_SQL, params)
         return cursor.rowcount

@@ -45,9 +45,9 @@ class Task(models.Model):
     due_date = models.DateTimeField(null=True, blank=True)
     # The PWA sends plain dates (YYYY-MM-DD); remember that, so they go back out as plain dates.
     due_date_has_time = models.BooleanField(default=False)
-    embedding = VectorField(dimensions=settings.LINKDO_EMBEDDING_DIM, null=True, blank=True)
-    # sha256 of (model, text) the stored vector was computed from; NULL while the embedding is
-    # pending (the provider failed or timed out), which `manage.py reembed --pending` fills in.
+    # sha256 of (model, text) the stored vector (task.embedding, an Embedding row) was computed
+    # from; NULL while the embedding is pending (the provider failed or timed out), which
+    # `manage.py reembed --pending` fills in.
     embedding_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL is "pending"
     x = models.FloatField(default=0.0)
     y = models.FloatField(default=0.0)
@@ -63,15 +63,6 @@ class Task(models.Model):
                 fields=["workspace"],
                 condition=models.Q(embedding_hash__isnull=True),
                 name="task_embedding_pending",
-            ),
-            # Nearest-neighbour search in big workspaces (small ones are scanned exactly through the
-            # workspace index; the planner chooses). See docs/PERFORMANCE.md for the measurement.
-            HnswIndex(
-                fields=["embedding"],
-                name="task_embedding_hnsw",
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
             ),
         ]
         constraints = [
@@ -101,3 +92,35 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}: {self.title}"
+
+
+class Embedding(models.Model):
+    """A task's vector, in a table of its own.
+
+    Tasks are updated often (status, position, sync); had the vector and its HNSW index lived in the
+    task row, every such update would re-insert the unchanged vector into the HNSW graph (about 1 ms
+    a row: 11 s to store one auto-arrange of 10,000 tasks). Here only a real re-embed touches it.
+    """
+
+    task = models.OneToOneField(
+        Task, on_delete=models.CASCADE, primary_key=True, related_name="embedding"
+    )
+    # Copied from the task so that a nearest-neighbour scan filters by workspace without a join.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    vector = VectorField(dimensions=settings.LINKDO_EMBEDDING_DIM)
+
+    class Meta:
+        indexes = [
+            # Nearest neighbours in big workspaces; small ones are scanned exactly through the
+            # workspace index (the planner chooses). See docs/PERFORMANCE.md for the measurement.
+            HnswIndex(
+                fields=["vector"],
+                name="embedding_vector_hnsw",
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"embedding of task {self.task_id}"

@@ -7,7 +7,7 @@ from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from pgvector.django import CosineDistance
 
 from linkdo.jsonshape import iso_datetime
-from tasks.models import Task
+from tasks.models import Embedding, Task
 from workspaces.models import Workspace
 
 # Measured in bench/similar.py: recall@10 = 1 against exact at 100,000 tasks, p50 a few ms.
@@ -67,12 +67,19 @@ def task_json(row: tuple, *, include_embedding: bool = False) -> dict:
 
 
 def _fields(include_embedding: bool) -> tuple[str, ...]:
-    return TASK_FIELDS + (("embedding",) if include_embedding else ())
+    return TASK_FIELDS + (("embedding__vector",) if include_embedding else ())
 
 
 def task_instance_json(task: Task, *, include_embedding: bool = False) -> dict:
-    row = tuple(getattr(task, name) for name in _fields(include_embedding))
+    row = tuple(getattr(task, name) for name in TASK_FIELDS)
+    if include_embedding:
+        row += (task_vector(task),)
     return task_json(row, include_embedding=include_embedding)
+
+
+def task_vector(task: Task):
+    """The task's stored vector (possibly stale while pending), or None."""
+    return Embedding.objects.filter(task=task).values_list("vector", flat=True).first()
 
 
 def tasks_json(queryset: QuerySet[Task], *, include_embedding: bool = False) -> list[dict]:
@@ -94,7 +101,7 @@ def tasks_by_similarity(
     if exclude_id is not None:
         queryset = queryset.exclude(pk=exclude_id)
     rows = (
-        queryset.annotate(distance=CosineDistance("embedding", vector))
+        queryset.annotate(distance=CosineDistance("embedding__vector", vector))
         .order_by("distance")
         .values_list(*TASK_FIELDS, "distance")[:limit]
     )

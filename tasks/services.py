@@ -6,7 +6,7 @@ from django.utils import timezone
 from graph.services import edges_delete_for_task, edges_link_by_tags, task_place
 from linkdo.ai import AIProvider, get_provider
 from linkdo.errors import ApplicationError, ConflictError
-from tasks.embeddings import task_embed, task_text
+from tasks.embeddings import embedding_store, task_embed, task_text
 from tasks.models import Task
 from workspaces.models import Workspace
 
@@ -32,10 +32,13 @@ def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None
     if it fails the task is still stored, with its embedding pending.
     """
     task = Task(workspace=workspace, **_model_fields(data))
-    task_embed(task=task, provider=provider or get_provider())
+    vector = task_embed(task=task, provider=provider or get_provider())
     task.created_at = task.updated_at = timezone.now()
     with transaction.atomic():
-        if "x" not in data and "y" not in data and not task_place(workspace=workspace, task=task):
+        placed = (
+            "x" in data or "y" in data or task_place(workspace=workspace, task=task, vector=vector)
+        )
+        if not placed:
             task.x = UNPLACED_SPACING * Task.objects.filter(workspace=workspace).count()
         try:
             with transaction.atomic():
@@ -46,6 +49,8 @@ def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None
                     f"A task with id {task.client_id!r} already exists in this workspace."
                 ) from None
             raise
+        if vector is not None:
+            embedding_store(task=task, vector=vector)
         if task.tags:
             edges_link_by_tags(workspace=workspace, task_ids=[task.pk])
     return task
@@ -65,20 +70,19 @@ def task_update(
     old_text = task_text(task)
     for name in changed:
         setattr(task, name, fields[name])
+    vector = None
     if task_text(task) != old_text:
-        embedded = task_embed(task=task, provider=provider or get_provider())
-        changed += ["embedding", "embedding_hash"]
+        vector = task_embed(task=task, provider=provider or get_provider())
+        changed.append("embedding_hash")
         # New meaning, new place on the map, unless the client moved the task itself.
-        if (
-            embedded
-            and "x" not in fields
-            and "y" not in fields
-            and task_place(workspace=workspace, task=task)
-        ):
+        moved = "x" in fields or "y" in fields
+        if not moved and task_place(workspace=workspace, task=task, vector=vector):
             changed += ["x", "y"]
     task.updated_at = timezone.now()
     with transaction.atomic():
-        task.save(update_fields=[*changed, "updated_at"])
+        task.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+        if vector is not None:
+            embedding_store(task=task, vector=vector)
         if "tags" in changed:
             edges_link_by_tags(workspace=workspace, task_ids=[task.pk])
     return task

@@ -1,7 +1,7 @@
 import factory
 
 from graph.models import Edge, Origin
-from tasks.models import Task
+from tasks.models import Embedding, Task
 from workspaces.models import Workspace
 
 
@@ -16,11 +16,18 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
 class TaskFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Task
+        skip_postgeneration_save = True
 
     workspace = factory.SubFactory(WorkspaceFactory)
     client_id = factory.Sequence(lambda n: f"task-{n}")
     title = factory.Sequence(lambda n: f"Task number {n}")
     tags = factory.LazyFunction(list)
+
+    @factory.post_generation
+    def embedding(task, create, vector, **kwargs):
+        """TaskFactory(embedding=[...]) also stores the task's vector row."""
+        if create and vector is not None:
+            Embedding.objects.create(task=task, workspace=task.workspace, vector=vector)
 
 
 class EdgeFactory(factory.django.DjangoModelFactory):

@@ -76,9 +76,9 @@ def test_linking_is_one_statement_whatever_the_candidates(
     client_a, ws_a, django_assert_max_num_queries
 ):
     TaskFactory.create_batch(40, workspace=ws_a, tags=["common"])
-    # upsert workspace, map basis, count, savepoint + insert + release, link statement, plus
-    # transaction overhead: a constant, whatever the number of candidates
-    with django_assert_max_num_queries(9):
+    # upsert workspace, map basis, count, savepoint + insert + release, vector row, link statement,
+    # plus transaction overhead: a constant, whatever the number of candidates
+    with django_assert_max_num_queries(10):
         assert (
             client_a.post("/api/tasks", {"id": "n", "title": "N", "tags": ["common"]}).status_code
             == 201

@@ -119,7 +119,9 @@ def test_new_tasks_are_placed_with_the_stored_basis(client_a, ws_a):
     ).json()
     task = Task.objects.get(client_id="fresh")
     workspace = Workspace.objects.get(pk="alpha")
-    centred = np.asarray(task.embedding, dtype=np.float64) - np.asarray(workspace.layout_mean)
+    centred = np.asarray(task.embedding.vector, dtype=np.float64) - np.asarray(
+        workspace.layout_mean
+    )
     expected = (
         centred @ np.asarray(workspace.layout_wx) + workspace.layout_bx,
         centred @ np.asarray(workspace.layout_wy) + workspace.layout_by,
@@ -246,4 +248,4 @@ def test_embeddings_matrix_matches_the_stored_vectors(ws_a):
     ids, vectors = embeddings_matrix(workspace=ws_a)
     assert ids.tolist() == [t.pk for t in tasks]
     for task, vector in zip(tasks, vectors, strict=True):
-        assert np.allclose(Task.objects.get(pk=task.pk).embedding, vector)
+        assert np.allclose(Task.objects.get(pk=task.pk).embedding.vector, vector)

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from linkdo.ai.fake_gemini import fake_vector
 from linkdo.ai.vectors import embedding_hash, embedding_text
-from tasks.models import Task
+from tasks.models import Embedding, Task
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def test_create_embeds_once_with_gemini(client_a, gemini):
     text = "Write report Q3 work"
     assert gemini.requests[0][1]["requests"][0]["content"]["parts"][0]["text"] == text
     task = Task.objects.get(client_id="t")
-    assert np.allclose(task.embedding, fake_vector(text, 768), atol=1e-5)
+    assert np.allclose(task.embedding.vector, fake_vector(text, 768), atol=1e-5)
     assert task.embedding_hash == embedding_hash("gemini:gemini-embedding-001:768", text)
 
 
@@ -37,7 +37,7 @@ def test_updates_embed_only_when_the_text_changes(client_a, gemini):
     assert gemini.calls == {"batchEmbedContents": 2}
     task = Task.objects.get(client_id="t")
     text = embedding_text(task.title, task.description, task.tags)
-    assert np.allclose(task.embedding, fake_vector(text, 768), atol=1e-5)
+    assert np.allclose(task.embedding.vector, fake_vector(text, 768), atol=1e-5)
 
 
 @pytest.mark.parametrize("mode", ["error500", "error429", "garbage", "hang"])
@@ -50,7 +50,8 @@ def test_provider_failure_keeps_the_task_pending(client_a, gemini, mode):
     assert response.json()["embedding_status"] == "pending"
     assert elapsed < 1.5 + 1.0  # LINKDO_EMBED_TIMEOUT_S plus a margin
     task = Task.objects.get(client_id="t")
-    assert (task.title, task.embedding, task.embedding_hash) == ("Survives", None, None)
+    assert (task.title, task.embedding_hash) == ("Survives", None)
+    assert not Embedding.objects.filter(task=task).exists()
     assert client_a.get("/api/tasks/t").json()["embedding_status"] == "pending"
 
 

@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from linkdo.ai import get_provider
 from linkdo.ai.vectors import embedding_hash, embedding_text
 from tasks.embeddings import tasks_embed_batch
-from tasks.models import Task
+from tasks.models import Embedding, Task
 from tests.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_embeds_what_is_missing_then_nothing(ws_a, ws_b):
     for task in Task.objects.all():
         text = embedding_text(task.title, task.description, task.tags)
         assert task.embedding_hash == embedding_hash(model, text)
-        assert task.embedding is not None
+        assert task.embedding.vector is not None
     assert "Embedded 0 of 5" in reembed()
 
 
@@ -35,7 +35,7 @@ def test_dry_run_changes_nothing(ws_a):
     assert reembed("--dry-run", "--batch-size", "2") == (
         "Would embed 3 of 3 task(s) with local:char2-4+words-hash-v1:768 in 2 provider call(s).\n"
     )
-    assert Task.objects.filter(embedding__isnull=False).count() == 0
+    assert Embedding.objects.count() == 0
 
 
 def test_workspace_option_limits_the_work(ws_a, ws_b):
@@ -43,8 +43,8 @@ def test_workspace_option_limits_the_work(ws_a, ws_b):
     other = TaskFactory(workspace=ws_b)
     reembed("--workspace", "alpha")
     other.refresh_from_db()
-    assert other.embedding is None
-    assert Task.objects.get(workspace=ws_a).embedding is not None
+    assert not Embedding.objects.filter(task=other).exists()
+    assert Embedding.objects.filter(task__workspace=ws_a).count() == 1
 
 
 def test_a_model_change_re_embeds_everything(ws_a, gemini):
@@ -73,7 +73,7 @@ def test_a_row_edited_meanwhile_is_not_overwritten(ws_a):
         title="New", updated_at=task.updated_at.replace(year=2030)
     )
     assert tasks_embed_batch(rows=[stale], provider=get_provider()) == 0
-    assert Task.objects.get(pk=task.pk).embedding is None
+    assert not Embedding.objects.filter(task_id=task.pk).exists()
 
 
 def test_bad_batch_size_is_refused():

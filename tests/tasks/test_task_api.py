@@ -51,7 +51,7 @@ def test_create_returns_the_task_and_stores_it(client_a, slash):
     assert (task.priority, task.status, task.category) == ("high", "in-progress", "work")
     assert task.tags == ["work", "writing"]
     assert data["embedding_status"] == "ready"
-    assert len(task.embedding) == 768
+    assert len(task.embedding.vector) == 768
     assert task.embedding_hash is not None
 
 

@@ -1,0 +1,108 @@
+"""The map: auto-arrange at 10,000 tasks x 768 dimensions, and similar tasks at 100,000 tasks."""
+
+import statistics
+import time
+
+import numpy as np
+from django.db import connection, transaction
+from sklearn.decomposition import PCA
+
+from bench.common import Result, drop_workspace, median_seconds
+from bench.fixtures import clustered_vectors, create_embedded_workspace
+from graph.selectors import embeddings_matrix
+from graph.services import graph_auto_arrange
+from tasks.models import Embedding
+from tasks.selectors import task_list, tasks_by_similarity
+from workspaces.models import Workspace
+
+ARRANGE_WS, ARRANGE_N = "bench-arrange", 10_000
+SIMILAR_WS, SIMILAR_N = "bench-similar", 100_000
+QUERIES = 30
+
+
+def _arrange() -> Result:
+    drop_workspace(ARRANGE_WS)
+    with transaction.atomic():
+        create_embedded_workspace(ARRANGE_WS, clustered_vectors(ARRANGE_N, 768, seed=1))
+    workspace = Workspace(pk=ARRANGE_WS)
+    try:
+        api = median_seconds(lambda: graph_auto_arrange(workspace=workspace), repeat=5)
+
+        def limit():
+            _, vectors = embeddings_matrix(workspace=workspace)
+            PCA(n_components=2, svd_solver="covariance_eigh").fit(vectors.astype(np.float64))
+
+        baseline = median_seconds(limit, repeat=5)
+    finally:
+        drop_workspace(ARRANGE_WS)
+    return Result(
+        f"auto-arrange ({ARRANGE_N:,} tasks x 768)", api * 1000, baseline * 1000, "ms",
+        "ratio <= 1.5, < 3000 ms", "binary COPY into numpy + the PCA/SVD alone",
+    )  # fmt: skip
+
+
+def _hnsw_index():
+    return next(index for index in Embedding._meta.indexes if index.name == "embedding_vector_hnsw")
+
+
+def _load_similar_workspace() -> np.ndarray:
+    """100,000 embedded tasks; the HNSW index is rebuilt in one pass afterwards (maintaining it row
+    by row during the load would take minutes)."""
+    index = _hnsw_index()
+    with connection.schema_editor() as editor:
+        editor.remove_index(Embedding, index)
+    try:
+        with transaction.atomic():
+            ids = create_embedded_workspace(SIMILAR_WS, clustered_vectors(SIMILAR_N, 768, seed=2))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+        with connection.schema_editor() as editor:
+            editor.add_index(Embedding, index)
+    return ids
+
+
+def _similar() -> list[Result]:
+    drop_workspace(SIMILAR_WS)
+    ids = _load_similar_workspace()
+    try:
+        workspace = Workspace(pk=SIMILAR_WS)
+        queryset = task_list(workspace=workspace)
+        picks = ids[np.random.default_rng(7).integers(0, len(ids), QUERIES)]
+        vectors = dict(
+            Embedding.objects.filter(pk__in=picks.tolist()).values_list("task_id", "vector")
+        )
+        fast, exact, recalls = [], [], []
+        for task_id in picks.tolist():
+            started = time.perf_counter()
+            found = tasks_by_similarity(queryset, vectors[task_id], limit=10, exclude_id=task_id)
+            fast.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            truth = _exact_neighbours(task_id, vectors[task_id])
+            exact.append(time.perf_counter() - started)
+            recalls.append(len({t["id"] for t in found} & truth) / 10)
+    finally:
+        drop_workspace(SIMILAR_WS)
+    p50, exact_p50 = statistics.median(fast) * 1000, statistics.median(exact) * 1000
+    recall = float(np.mean(recalls))
+    return [
+        Result(f"similar tasks p50 ({SIMILAR_N:,} tasks, k=10)", p50, exact_p50, "ms",
+               "< 50 ms", "exact scan of the workspace (no index)"),
+        Result(f"similar tasks recall@10 ({QUERIES} queries)", recall, 1.0, "",
+               "= 1", "exact top 10"),
+    ]  # fmt: skip
+
+
+def _exact_neighbours(task_id: int, vector) -> set[str]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(
+            "SELECT t.client_id FROM tasks_embedding e JOIN tasks_task t ON t.id = e.task_id "
+            "WHERE e.workspace_id = %s AND e.task_id <> %s ORDER BY e.vector <=> %s::vector LIMIT 10",
+            [SIMILAR_WS, task_id, "[" + ",".join(map(str, np.asarray(vector).tolist())) + "]"],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def run() -> list[Result]:
+    return [_arrange(), *_similar()]
