@@ -29,9 +29,10 @@ def create_embedded_workspace(workspace_id: str, vectors: np.ndarray) -> np.ndar
         cursor.execute(
             """
             INSERT INTO tasks_task (workspace_id, client_id, title, description, priority, status,
-                                    category, tags, due_date_has_time, x, y, created_at, updated_at)
+                                    category, tags, due_date_has_time, embedding_hash, x, y,
+                                    created_at, updated_at)
             SELECT %s, 'task-' || i, 'Task ' || i, '', 'medium', 'todo', 'general',
-                   ARRAY['tag' || (i %% 300)], false, 0, 0, now(), now()
+                   ARRAY['tag' || (i %% 300)], false, 'bench', 0, 0, now(), now()
             FROM generate_series(1, %s) AS i
             """,
             [workspace_id, n],
@@ -54,9 +55,6 @@ def create_embedded_workspace(workspace_id: str, vectors: np.ndarray) -> np.ndar
             "INSERT INTO tasks_embedding (task_id, workspace_id, vector) "
             "SELECT id, %s, embedding FROM bench_vectors",
             [workspace_id],
-        )
-        cursor.execute(
-            "UPDATE tasks_task SET embedding_hash = 'bench' WHERE workspace_id = %s", [workspace_id]
         )
         cursor.execute("DROP TABLE bench_vectors")
         cursor.execute("ANALYZE tasks_task")

@@ -124,10 +124,12 @@ def edges_delete_for_task(*, task: Task) -> int:
     return deleted
 
 
+# Rows whose place did not change are not written: a re-arrange of an unchanged map writes nothing.
 _SET_POSITIONS_SQL = """
 UPDATE tasks_task AS t SET x = v.x, y = v.y, cluster = v.cluster
 FROM unnest(%s::bigint[], %s::float8[], %s::float8[], %s::smallint[]) AS v(id, x, y, cluster)
 WHERE t.id = v.id AND t.workspace_id = %s
+  AND (t.x, t.y, t.cluster) IS DISTINCT FROM (v.x, v.y, v.cluster)
 """
 
 

@@ -34,7 +34,10 @@ class Task(models.Model):
     Priority = Priority
     Status = Status
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tasks")
+    # No index of its own: both unique constraints below start with the workspace.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
     client_id = models.CharField(max_length=MAX_ID_LENGTH)
     title = models.CharField(max_length=MAX_TITLE_LENGTH)
     description = models.TextField(blank=True, default="")
