@@ -32,7 +32,7 @@ class EdgeWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 
 class EdgeViewSet(WorkspaceViewSet):
-    queryset = Edge.objects.all()
+    queryset = Edge.objects.filter(deleted_at__isnull=True)
     lookup_value_regex = "[0-9]+"
     not_found_noun = "edge"
 
@@ -47,7 +47,7 @@ class EdgeViewSet(WorkspaceViewSet):
         return Response(edge_instance_json(edge), status=code)
 
     def destroy(self, request, pk):
-        edge_delete(edge=self.get_object())
+        edge_delete(workspace=self.workspace, edge=self.get_object())
         return Response({"deleted": True, "id": pk})
 
     @action(

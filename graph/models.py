@@ -24,9 +24,12 @@ class Edge(models.Model):
     origin = models.CharField(max_length=8, choices=Origin, default=Origin.MANUAL)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
+    version = models.BigIntegerField(db_default=0)  # workspace change version of the last change
+    deleted_at = models.DateTimeField(null=True, blank=True)  # tombstone, for offline sync
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["workspace", "version", "id"], name="edge_changes")]
         constraints = [
             models.UniqueConstraint(
                 Least("source", "target"), Greatest("source", "target"), name="edge_unique_pair"

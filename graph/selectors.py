@@ -34,7 +34,8 @@ def edge_instance_json(edge: Edge) -> dict:
 
 
 def edge_list(*, workspace: Workspace) -> QuerySet[Edge]:
-    return Edge.objects.filter(workspace=workspace).order_by("id")
+    """The workspace's live edges (tombstones are only for sync)."""
+    return Edge.objects.filter(workspace=workspace, deleted_at__isnull=True).order_by("id")
 
 
 def edges_json(queryset: QuerySet[Edge]) -> list[dict]:
@@ -55,8 +56,8 @@ def embeddings_matrix(*, workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:
     """(task ids, embeddings (n, dim) float32) of the workspace's embedded tasks, ordered by id,
     read with one binary COPY into numpy."""
     statement = sql.SQL(
-        "COPY (SELECT task_id, vector FROM tasks_embedding WHERE workspace_id = {} "
-        "ORDER BY task_id) TO STDOUT (FORMAT BINARY)"
+        "COPY (SELECT e.task_id, e.vector FROM tasks_embedding e JOIN tasks_task t ON t.id = e.task_id "
+        "WHERE e.workspace_id = {} AND t.deleted_at IS NULL ORDER BY e.task_id) TO STDOUT (FORMAT BINARY)"
     ).format(sql.Literal(workspace.pk))
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
@@ -87,7 +88,7 @@ def suggested_edges(*, workspace: Workspace, min_score: float, limit: int) -> li
     ids, vectors = embeddings_matrix(workspace=workspace)
     linked = {
         (min(a, b), max(a, b))
-        for a, b in Edge.objects.filter(workspace=workspace).values_list("source_id", "target_id")
+        for a, b in edge_list(workspace=workspace).values_list("source_id", "target_id")
     }
     # Keep more candidates than asked, so that dropping already-linked pairs still leaves `limit`.
     keep = limit + len(linked)

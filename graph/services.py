@@ -16,13 +16,16 @@ from graph.selectors import embeddings_matrix, layout_basis
 from linkdo.errors import ApplicationError, NotFoundError
 from tasks.models import Task
 from workspaces.models import Workspace
+from workspaces.services import workspace_begin_change
 
-# Recompute the auto edges of a set of tasks in one statement: every other task of the workspace that
-# shares a tag gets weight = |common tags| / max(|tags a|, |tags b|) rounded to 2 places; auto edges whose
-# tasks no longer share a tag go away; manual edges are never touched (the WHERE of the upsert).
+# Recompute the auto edges of a set of tasks in one statement: every other live task of the workspace
+# that shares a tag gets weight = |common tags| / max(|tags a|, |tags b|) rounded to 2 places; auto
+# edges whose tasks no longer share a tag are tombstoned; manual edges, and edges the user deleted
+# (which become manual), are never touched (the WHERE of the upsert). Changed rows take `version`.
 _LINK_BY_TAGS_SQL = """
 WITH changed AS (
-    SELECT id, tags FROM tasks_task WHERE workspace_id = %(ws)s AND id = ANY(%(ids)s)
+    SELECT id, tags FROM tasks_task
+    WHERE workspace_id = %(ws)s AND id = ANY(%(ids)s) AND deleted_at IS NULL
 ),
 pairs AS (
     SELECT DISTINCT ON (LEAST(c.id, o.id), GREATEST(c.id, o.id))
@@ -34,12 +37,13 @@ pairs AS (
             2
         )::float8 AS weight
     FROM changed c
-    JOIN tasks_task o ON o.workspace_id = %(ws)s AND o.id <> c.id AND o.tags && c.tags
+    JOIN tasks_task o
+      ON o.workspace_id = %(ws)s AND o.id <> c.id AND o.deleted_at IS NULL AND o.tags && c.tags
     ORDER BY LEAST(c.id, o.id), GREATEST(c.id, o.id), c.id
 ),
 stale AS (
-    DELETE FROM graph_edge e
-    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto'
+    UPDATE graph_edge e SET deleted_at = now(), version = %(version)s, updated_at = now()
+    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto' AND e.deleted_at IS NULL
       AND (e.source_id = ANY(%(ids)s) OR e.target_id = ANY(%(ids)s))
       AND NOT EXISTS (
           SELECT 1 FROM pairs p
@@ -47,48 +51,57 @@ stale AS (
             AND GREATEST(p.source_id, p.target_id) = GREATEST(e.source_id, e.target_id)
       )
 )
-INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, created_at, updated_at)
-SELECT %(ws)s, source_id, target_id, weight, 'auto', now(), now() FROM pairs
+INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
+SELECT %(ws)s, source_id, target_id, weight, 'auto', %(version)s, now(), now() FROM pairs
 ON CONFLICT (LEAST(source_id, target_id), GREATEST(source_id, target_id))
-DO UPDATE SET weight = EXCLUDED.weight, updated_at = now()
-WHERE graph_edge.origin = 'auto' AND graph_edge.weight IS DISTINCT FROM EXCLUDED.weight
+DO UPDATE SET weight = EXCLUDED.weight, deleted_at = NULL, version = EXCLUDED.version, updated_at = now()
+WHERE graph_edge.origin = 'auto'
+  AND (graph_edge.weight IS DISTINCT FROM EXCLUDED.weight OR graph_edge.deleted_at IS NOT NULL)
 """
 
 _UPSERT_MANUAL_SQL = """
-INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, created_at, updated_at)
-VALUES (%(ws)s, %(source)s, %(target)s, %(weight)s, 'manual', now(), now())
+INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
+VALUES (%(ws)s, %(source)s, %(target)s, %(weight)s, 'manual', %(version)s, now(), now())
 ON CONFLICT (LEAST(source_id, target_id), GREATEST(source_id, target_id))
-DO UPDATE SET weight = EXCLUDED.weight, origin = 'manual', updated_at = now()
-RETURNING id, (xmax = 0) AS inserted
+DO UPDATE SET weight = EXCLUDED.weight, origin = 'manual', deleted_at = NULL,
+              version = EXCLUDED.version, updated_at = now()
+RETURNING id
 """
 
 
-def edges_link_by_tags(*, workspace: Workspace, task_ids: list[int]) -> None:
-    """Create, re-weigh or remove the auto edges of the given tasks (internal ids) in one statement."""
+def edges_link_by_tags(*, workspace: Workspace, task_ids: list[int], version: int) -> None:
+    """Create, re-weigh or tombstone the auto edges of the given tasks (internal ids) in one statement."""
     if not task_ids:
         return
     with connection.cursor() as cursor:
-        cursor.execute(_LINK_BY_TAGS_SQL, {"ws": workspace.pk, "ids": list(task_ids)})
+        cursor.execute(
+            _LINK_BY_TAGS_SQL, {"ws": workspace.pk, "ids": list(task_ids), "version": version}
+        )
+
+
+def _pair(source, target) -> Q:
+    return Q(source=source, target=target) | Q(source=target, target=source)
 
 
 def edge_create(
     *, workspace: Workspace, source: str, target: str, weight: float
 ) -> tuple[Edge, bool]:
-    """Link two tasks of the workspace by client id; an existing pair becomes manual with the new weight.
-
-    Returns the edge and whether it is new. Upserting keeps a retried offline POST from failing.
-    """
+    """Link two live tasks of the workspace by client id; an existing pair becomes manual with the
+    new weight. Returns the edge and whether it is new (or revived from a deletion).
+    Upserting keeps a retried offline POST from failing."""
     if source == target:
         raise ApplicationError("An edge needs two different tasks; source and target are the same.")
     with transaction.atomic():
+        version = workspace_begin_change(workspace=workspace)
         found = dict(
-            Task.objects.filter(workspace=workspace, client_id__in=[source, target]).values_list(
-                "client_id", "id"
-            )
+            Task.objects.filter(
+                workspace=workspace, client_id__in=[source, target], deleted_at__isnull=True
+            ).values_list("client_id", "id")
         )
         for client_id in (source, target):
             if client_id not in found:
                 raise ApplicationError(f"Task {client_id!r} does not exist in this workspace.")
+        existing = Edge.objects.filter(_pair(found[source], found[target])).first()
         with connection.cursor() as cursor:
             cursor.execute(
                 _UPSERT_MANUAL_SQL,
@@ -97,47 +110,70 @@ def edge_create(
                     "source": found[source],
                     "target": found[target],
                     "weight": weight,
+                    "version": version,
                 },
             )
-            edge_id, inserted = cursor.fetchone()
-    return Edge.objects.select_related("source", "target").get(pk=edge_id), inserted
+            (edge_id,) = cursor.fetchone()
+    created = existing is None or existing.deleted_at is not None
+    return Edge.objects.select_related("source", "target").get(pk=edge_id), created
 
 
-def edge_delete(*, edge: Edge) -> None:
-    edge.delete()
+def _tombstone_edges(queryset, version: int, **changes) -> int:
+    return queryset.filter(deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), updated_at=timezone.now(), version=version, **changes
+    )
+
+
+def edge_delete(*, workspace: Workspace, edge: Edge) -> None:
+    """Tombstone an edge. It becomes manual, so that auto-linking never brings back what the user
+    removed."""
+    with transaction.atomic():
+        version = workspace_begin_change(workspace=workspace)
+        _tombstone_edges(Edge.objects.filter(pk=edge.pk), version, origin="manual")
 
 
 def edge_delete_pair(*, workspace: Workspace, source: str, target: str) -> int:
-    """Delete the edge between two tasks, in either direction; 404 when there is none."""
+    """Tombstone the edge between two tasks, in either direction; 404 when there is none."""
     pair = Q(source__client_id=source, target__client_id=target) | Q(
         source__client_id=target, target__client_id=source
     )
-    deleted, _ = Edge.objects.filter(pair, workspace=workspace).delete()
-    if not deleted:
-        raise NotFoundError(f"No edge between {source!r} and {target!r} in this workspace.")
+    with transaction.atomic():
+        version = workspace_begin_change(workspace=workspace)
+        deleted = _tombstone_edges(
+            Edge.objects.filter(pair, workspace=workspace), version, origin="manual"
+        )
+        if not deleted:
+            raise NotFoundError(f"No edge between {source!r} and {target!r} in this workspace.")
     return deleted
 
 
-def edges_delete_for_task(*, task: Task) -> int:
-    """Delete every edge touching a task; return how many there were."""
-    deleted, _ = Edge.objects.filter(Q(source=task) | Q(target=task)).delete()
-    return deleted
+def edges_delete_for_tasks(*, workspace: Workspace, task_ids: list[int], version: int) -> int:
+    """Tombstone every live edge touching the given tasks; return how many there were."""
+    touching = Edge.objects.filter(workspace=workspace).filter(
+        Q(source_id__in=task_ids) | Q(target_id__in=task_ids)
+    )
+    return _tombstone_edges(touching, version)
 
 
 # Rows whose place did not change are not written: a re-arrange of an unchanged map writes nothing.
 _SET_POSITIONS_SQL = """
-UPDATE tasks_task AS t SET x = v.x, y = v.y, cluster = v.cluster
+UPDATE tasks_task AS t SET x = v.x, y = v.y, cluster = v.cluster, version = %s,
+    field_versions = t.field_versions || jsonb_build_object('x', %s, 'y', %s, 'cluster', %s)
 FROM unnest(%s::bigint[], %s::float8[], %s::float8[], %s::smallint[]) AS v(id, x, y, cluster)
 WHERE t.id = v.id AND t.workspace_id = %s
   AND (t.x, t.y, t.cluster) IS DISTINCT FROM (v.x, v.y, v.cluster)
 """
 
 
-def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters) -> None:
+def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters, version: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             _SET_POSITIONS_SQL,
             [
+                version,
+                version,
+                version,
+                version,
                 [int(i) for i in ids],
                 [float(v) for v in coords[:, 0]],
                 [float(v) for v in coords[:, 1]],
@@ -165,13 +201,13 @@ def graph_auto_arrange(*, workspace: Workspace) -> dict:
     """Lay the workspace's map out again and store it: PCA over the stored embeddings, aligned to
     the previous layout, tasks still pending an embedding placed beside related tasks, clusters.
 
-    Returns {"positions": [{id, x, y, cluster}], "clusters": [...]}. Concurrent arranges of one
-    workspace are serialised by locking its row.
+    Returns {"positions": [{id, x, y, cluster}], "clusters": [...]}. Moved tasks take a new change
+    version (other devices pull their new places); arranges of one workspace are serialised.
     """
     with transaction.atomic():
-        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        version = workspace_begin_change(workspace=workspace)
         tasks = list(
-            Task.objects.filter(workspace=workspace)
+            Task.objects.filter(workspace=workspace, deleted_at__isnull=True)
             .order_by("created_at", "id")
             .values_list("id", "client_id", "tags")
         )
@@ -182,7 +218,7 @@ def graph_auto_arrange(*, workspace: Workspace) -> dict:
             basis, clusters = None, []
         else:
             coords, labels, basis, clusters = _arrange_embedded(workspace, tasks, ids, embeddings)
-        _store_positions(workspace, [t[0] for t in tasks], coords, labels)
+        _store_positions(workspace, [t[0] for t in tasks], coords, labels, version)
         _store_basis(workspace, basis, clusters)
     positions = [
         {"id": client_id, "x": float(x), "y": float(y), "cluster": label}

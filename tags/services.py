@@ -28,7 +28,8 @@ def tag_vocabulary(*, workspace: Workspace, limit: int = 500) -> list[str]:
     """The workspace's tags, most used first (ties alphabetical)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tag FROM tasks_task, unnest(tags) AS tag WHERE workspace_id = %s "
+            "SELECT tag FROM tasks_task, unnest(tags) AS tag "
+            "WHERE workspace_id = %s AND deleted_at IS NULL "
             "GROUP BY tag ORDER BY count(*) DESC, tag LIMIT %s",
             [workspace.pk, limit],
         )
@@ -51,7 +52,9 @@ def _similar_tags(*, workspace: Workspace, text: str, vocabulary: list[str]) -> 
         query = None
     if query is not None:
         neighbours = (
-            Task.objects.filter(workspace=workspace, embedding__isnull=False)
+            Task.objects.filter(
+                workspace=workspace, deleted_at__isnull=True, embedding__isnull=False
+            )
             .annotate(distance=CosineDistance("embedding__vector", query))
             .order_by("distance")
             .values_list("tags", "distance")[:NEIGHBOURS]

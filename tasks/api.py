@@ -185,7 +185,7 @@ class TaskViewSet(WorkspaceViewSet):
 
     def destroy(self, request, task_id):
         task = self.get_object()
-        deleted_edges = task_delete(task=task)
+        deleted_edges = task_delete(workspace=self.workspace, task=task)
         return Response({"deleted": True, "id": task_id, "deleted_edges": deleted_edges})
 
     @action(detail=True, methods=["delete"])

@@ -92,3 +92,21 @@ def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_STORE_BATCH_SQL, params)
         return cursor.rowcount
+
+
+_UPSERT_MANY_SQL = """
+INSERT INTO tasks_embedding (task_id, workspace_id, vector)
+SELECT v.id, %s, v.vector::vector FROM unnest(%s::bigint[], %s::text[]) AS v(id, vector)
+ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector
+"""
+
+
+def embeddings_store_many(*, workspace_id: str, vectors: dict[int, np.ndarray]) -> None:
+    """Store the vectors of many tasks (task pk -> vector) with one statement."""
+    if not vectors:
+        return
+    ids = list(vectors)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPSERT_MANY_SQL, [workspace_id, ids, [vector_literal(vectors[i]) for i in ids]]
+        )

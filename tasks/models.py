@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Now
 from pgvector.django import HnswIndex, VectorField
 
@@ -55,6 +56,11 @@ class Task(models.Model):
     x = models.FloatField(default=0.0)
     y = models.FloatField(default=0.0)
     cluster = models.SmallIntegerField(null=True, blank=True)  # from the last auto-arrange
+    # Sync: the workspace change version of the last change, the version at which each field last
+    # changed (to merge edits made against an older version), and the deletion mark (tombstone).
+    version = models.BigIntegerField(db_default=0)
+    field_versions = models.JSONField(db_default=Value({}, output_field=models.JSONField()))
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
@@ -62,6 +68,7 @@ class Task(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             GinIndex(fields=["tags"], name="task_tags_gin"),
+            models.Index(fields=["workspace", "version", "id"], name="task_changes"),
             models.Index(
                 fields=["workspace"],
                 condition=models.Q(embedding_hash__isnull=True),

@@ -135,14 +135,19 @@ def tasks_matching_text(queryset: QuerySet[Task], text: str, *, limit: int) -> l
 
 
 def task_list(*, workspace: Workspace) -> QuerySet[Task]:
-    return Task.objects.filter(workspace=workspace).order_by("created_at", "id")
+    """The workspace's live tasks (tombstones of deleted ones are only for sync)."""
+    return Task.objects.filter(workspace=workspace, deleted_at__isnull=True).order_by(
+        "created_at", "id"
+    )
 
 
 def tag_list(*, workspace: Workspace) -> list[str]:
     """The workspace's distinct tags, sorted by code point (stable across database collations)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT DISTINCT unnest(tags) FROM tasks_task WHERE workspace_id = %s", [workspace.pk]
+            "SELECT DISTINCT unnest(tags) FROM tasks_task "
+            "WHERE workspace_id = %s AND deleted_at IS NULL",
+            [workspace.pk],
         )
         return sorted(tag for (tag,) in cursor.fetchall())
 

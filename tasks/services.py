@@ -1,21 +1,23 @@
-"""Writes of tasks. Every function takes the workspace (or a task of it) explicitly."""
+"""Writes of tasks. Every function takes the workspace explicitly, and every change takes the
+workspace's next change version (see workspaces.services.workspace_begin_change)."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from graph.services import edges_delete_for_task, edges_link_by_tags, task_place
+from graph.services import edges_delete_for_tasks, edges_link_by_tags, task_place
 from linkdo.ai import AIProvider, get_provider
 from linkdo.errors import ApplicationError, ConflictError
 from tasks.embeddings import embedding_store, task_embed, task_text
 from tasks.models import Task
 from workspaces.models import Workspace
+from workspaces.services import workspace_begin_change
 
 # Where a task arriving without coordinates goes before the workspace's first auto-arrange
 # (afterwards, the stored basis places it): the old backend's "x = i * 100, y = 0".
 UNPLACED_SPACING = 100.0
 
 
-def _model_fields(data: dict) -> dict:
+def model_fields(data: dict) -> dict:
     """Validated API fields -> model fields (`id` is the client id, `due_date` is (value, has_time))."""
     fields = dict(data)
     if "id" in fields:
@@ -31,29 +33,40 @@ def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None
     The embedding call happens before the transaction (no lock is held while the provider thinks);
     if it fails the task is still stored, with its embedding pending.
     """
-    task = Task(workspace=workspace, **_model_fields(data))
+    task = Task(workspace=workspace, **model_fields(data))
     vector = task_embed(task=task, provider=provider or get_provider())
     task.created_at = task.updated_at = timezone.now()
     with transaction.atomic():
+        task.version = workspace_begin_change(workspace=workspace)
+        if Task.objects.filter(workspace=workspace, client_id=task.client_id).exists():
+            raise ConflictError(_exists_message(workspace, task.client_id))
         placed = (
             "x" in data or "y" in data or task_place(workspace=workspace, task=task, vector=vector)
         )
         if not placed:
-            task.x = UNPLACED_SPACING * Task.objects.filter(workspace=workspace).count()
+            live = Task.objects.filter(workspace=workspace, deleted_at__isnull=True)
+            task.x = UNPLACED_SPACING * live.count()
         try:
             with transaction.atomic():
                 task.save(force_insert=True)
         except IntegrityError as exc:
             if "task_client_id_unique_per_workspace" in str(exc):
-                raise ConflictError(
-                    f"A task with id {task.client_id!r} already exists in this workspace."
-                ) from None
+                raise ConflictError(_exists_message(workspace, task.client_id)) from None
             raise
         if vector is not None:
             embedding_store(task=task, vector=vector)
         if task.tags:
-            edges_link_by_tags(workspace=workspace, task_ids=[task.pk])
+            edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=task.version)
     return task
+
+
+def _exists_message(workspace: Workspace, client_id: str) -> str:
+    deleted = Task.objects.filter(
+        workspace=workspace, client_id=client_id, deleted_at__isnull=False
+    ).exists()
+    if deleted:
+        return f"A task with id {client_id!r} was deleted in this workspace; use a new id."
+    return f"A task with id {client_id!r} already exists in this workspace."
 
 
 def task_update(
@@ -61,7 +74,7 @@ def task_update(
 ) -> Task:
     """Apply a partial update; re-embed when the text changed and re-link auto edges when the tags
     changed. An update that changes nothing writes nothing and calls no provider."""
-    fields = _model_fields(data)
+    fields = model_fields(data)
     if fields.pop("client_id", task.client_id) != task.client_id:
         raise ApplicationError("A task's id cannot be changed; create a new task instead.")
     changed = [name for name, value in fields.items() if getattr(task, name) != value]
@@ -80,17 +93,25 @@ def task_update(
             changed += ["x", "y"]
     task.updated_at = timezone.now()
     with transaction.atomic():
-        task.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+        task.version = workspace_begin_change(workspace=workspace)
+        changed = list(dict.fromkeys(changed))
+        task.field_versions = {**task.field_versions, **dict.fromkeys(changed, task.version)}
+        task.save(update_fields=[*changed, "updated_at", "version", "field_versions"])
         if vector is not None:
             embedding_store(task=task, vector=vector)
         if "tags" in changed:
-            edges_link_by_tags(workspace=workspace, task_ids=[task.pk])
+            edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=task.version)
     return task
 
 
-def task_delete(*, task: Task) -> int:
-    """Delete a task and every edge touching it; return the number of edges deleted."""
+def task_delete(*, workspace: Workspace, task: Task) -> int:
+    """Delete a task and every edge touching it (tombstones, so other devices learn of it);
+    return the number of edges deleted."""
     with transaction.atomic():
-        deleted_edges = edges_delete_for_task(task=task)
-        task.delete()
+        version = workspace_begin_change(workspace=workspace)
+        deleted_edges = edges_delete_for_tasks(
+            workspace=workspace, task_ids=[task.pk], version=version
+        )
+        now = timezone.now()
+        Task.objects.filter(pk=task.pk).update(deleted_at=now, updated_at=now, version=version)
     return deleted_edges

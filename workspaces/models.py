@@ -23,6 +23,10 @@ class Workspace(models.Model):
         db_default=Value([], output_field=models.JSONField()), blank=True
     )
     arranged_at = models.DateTimeField(null=True, blank=True)
+    # Offline sync (tasks/sync.py): every change to a task or edge takes the next change version of
+    # its workspace; tombstones at or below purged_version are gone (manage.py purge_tombstones).
+    change_version = models.BigIntegerField(db_default=0)
+    purged_version = models.BigIntegerField(db_default=0)
 
     def __str__(self) -> str:
         return self.id

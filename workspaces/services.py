@@ -36,3 +36,34 @@ def workspace_touch(*, workspace_id: str) -> Workspace:
     workspace._state.adding = False
     workspace._state.db = "default"
     return workspace
+
+
+def workspace_begin_change(*, workspace: Workspace) -> int:
+    """Take the workspace's next change version, locking its row until the transaction ends.
+
+    Every write to a workspace's tasks or edges calls this first, inside its transaction: writers of
+    one workspace are serialised, so commit order equals version order and a sync cursor (the last
+    version seen) never skips a change that commits late.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE workspaces_workspace SET change_version = change_version + 1 "
+            "WHERE id = %s RETURNING change_version",
+            [workspace.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def workspace_lock(*, workspace: Workspace) -> tuple[int, int]:
+    """Lock the workspace row until the transaction ends, without taking a version yet (a push
+    that changes nothing must change no version). Returns (change_version, purged_version)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT change_version, purged_version FROM workspaces_workspace WHERE id = %s FOR UPDATE",
+            [workspace.pk],
+        )
+        return cursor.fetchone()
+
+
+def workspace_set_version(*, workspace: Workspace, version: int) -> None:
+    Workspace.objects.filter(pk=workspace.pk).update(change_version=version)

@@ -85,7 +85,10 @@ def test_delete_by_id(client_a, pair, slash):
     response = client_a.delete(f"/api/edges/{edge.pk}{slash}")
     assert response.status_code == 200
     assert response.json() == {"deleted": True, "id": str(edge.pk)}
-    assert Edge.objects.count() == 0
+    assert client_a.get("/api/edges").json() == []
+    tombstone = Edge.objects.get(pk=edge.pk)  # kept, so that other devices learn of the deletion
+    assert tombstone.deleted_at is not None and tombstone.version > 0
+    assert tombstone.origin == "manual"  # auto-linking never brings back what the user removed
     assert client_a.delete(f"/api/edges/{edge.pk}").status_code == 404
     assert client_a.delete("/api/edges/99999999999999999999999").status_code == 404
 
@@ -95,7 +98,8 @@ def test_delete_by_pair_matches_either_direction(client_a, pair, source, target,
     EdgeFactory(source=pair[0], target=pair[1])
     response = client_a.delete(f"/api/edges/{source}/{target}{slash}")
     assert response.status_code == 200
-    assert Edge.objects.count() == 0
+    assert not Edge.objects.filter(deleted_at__isnull=True).exists()
+    assert client_a.get("/api/edges").json() == []
     assert client_a.delete(f"/api/edges/{source}/{target}").status_code == 404
 
 

@@ -190,8 +190,11 @@ def test_delete_removes_the_task_and_its_edges(client_a, ws_a, slash):
     response = client_a.delete(f"/api/tasks/a{slash}")
     assert response.status_code == 200
     assert response.json() == {"deleted": True, "id": "a", "deleted_edges": 2}
-    assert not Task.objects.filter(client_id="a").exists()
-    assert Edge.objects.count() == 1
+    assert client_a.get("/api/tasks/a").status_code == 404
+    assert [t["id"] for t in client_a.get("/api/tasks").json()] == ["b", "c"]
+    assert len(client_a.get("/api/edges").json()) == 1
+    assert Task.objects.get(client_id="a").deleted_at is not None  # tombstone for sync
+    assert Edge.objects.filter(deleted_at__isnull=True).count() == 1
     assert client_a.delete("/api/tasks/a").status_code == 404
 
 
@@ -201,8 +204,9 @@ def test_cascade_delete_reports_edge_count(client_a, ws_a, slash):
     response = client_a.delete(f"/api/tasks/a/cascade{slash}")
     assert response.status_code == 200
     assert response.json()["deleted_edges"] == 1
-    assert Edge.objects.count() == 0
-    assert Task.objects.filter(client_id="a").count() == 0
+    assert client_a.get("/api/edges").json() == []
+    assert "a" not in [t["id"] for t in client_a.get("/api/graph").json()["tasks"]]
+    assert Task.objects.filter(client_id="a", deleted_at__isnull=True).count() == 0
 
 
 def test_other_workspace_sees_404_and_changes_nothing(client_a, client_b, ws_a):
@@ -229,3 +233,12 @@ def test_list_query_count_does_not_grow(client_a, ws_a, django_assert_num_querie
     TaskFactory.create_batch(30, workspace=ws_a, tags=["x"])
     with django_assert_num_queries(2):
         assert len(client_a.get("/api/tasks").json()) == 33
+
+
+def test_a_deleted_id_cannot_be_created_again(client_a, ws_a):
+    TaskFactory(workspace=ws_a, client_id="gone")
+    client_a.delete("/api/tasks/gone")
+    response = client_a.post("/api/tasks", {"id": "gone", "title": "Back?"})
+    assert response.status_code == 409
+    assert "was deleted" in response.json()["detail"]
+    assert Task.objects.filter(client_id="gone", deleted_at__isnull=True).count() == 0

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         if not 1 <= batch_size <= EMBED_BATCH:
             raise CommandError(f"--batch-size must be between 1 and {EMBED_BATCH}.")
         provider = get_provider()
-        queryset = Task.objects.order_by("id")
+        queryset = Task.objects.filter(deleted_at__isnull=True).order_by("id")
         if workspace:
             queryset = queryset.filter(workspace_id=workspace)
         if pending:

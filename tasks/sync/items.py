@@ -1,0 +1,113 @@
+"""Parsing one sync item at a time: a bad item is rejected on its own and never sinks the push."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rest_framework import serializers
+
+from graph.models import DEFAULT_WEIGHT
+from linkdo.fields import FiniteFloatField, StrictCharField
+from tasks.api import TaskWriteSerializer
+from tasks.models import MAX_ID_LENGTH
+from tasks.services import model_fields
+
+SYNC_KEYS = {"deleted", "base_version", "updated_at", "workspace_id", "version"}
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class TaskItem:
+    index: int
+    client_id: str
+    raw: dict
+    deleted: bool = False
+    base_version: int | None = None
+    updated_at: datetime | None = None
+    fields: dict = field(
+        default_factory=dict
+    )  # validated model fields, set by validate_task_fields
+
+
+@dataclass
+class EdgeItem:
+    index: int
+    source: str
+    target: str
+    weight: float
+    deleted: bool = False
+    base_version: int | None = None
+
+
+def _errors_text(errors) -> str:
+    if isinstance(errors, dict):
+        return "; ".join(f"{name}: {_errors_text(value)}" for name, value in errors.items())
+    if isinstance(errors, list):
+        return " ".join(_errors_text(value) for value in errors)
+    return str(errors)
+
+
+def _common(raw, workspace_id: str) -> tuple[bool, int | None]:
+    if not isinstance(raw, dict):
+        raise Rejected("invalid item: expected a JSON object")
+    if "workspace_id" in raw and raw["workspace_id"] != workspace_id:
+        raise Rejected("other workspace: the item's workspace_id is not the X-Workspace-ID header")
+    deleted = raw.get("deleted", False)
+    if not isinstance(deleted, bool):
+        raise Rejected("invalid field: deleted must be true or false")
+    base = raw.get("base_version")
+    if base is not None and (isinstance(base, bool) or not isinstance(base, int) or base < 0):
+        raise Rejected("invalid field: base_version must be a whole number >= 0")
+    return deleted, base
+
+
+def parse_task(index: int, raw, workspace_id: str) -> TaskItem:
+    deleted, base = _common(raw, workspace_id)
+    client_id = raw.get("id")
+    id_field = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
+    try:
+        client_id = id_field.run_validation(client_id)
+    except serializers.ValidationError as exc:
+        raise Rejected(f"invalid field: id: {_errors_text(exc.detail)}") from None
+    updated_at = raw.get("updated_at")
+    if updated_at is not None:
+        try:
+            updated_at = datetime.fromisoformat(updated_at)
+        except (TypeError, ValueError):
+            raise Rejected("invalid field: updated_at must be an ISO 8601 datetime") from None
+        if updated_at.tzinfo is None:
+            updated_at = updated_at.replace(tzinfo=UTC)
+    return TaskItem(index, client_id, raw, deleted, base, updated_at)
+
+
+def validate_task_fields(item: TaskItem, *, creating: bool) -> None:
+    """Validate the task fields of an upsert (all required ones when creating); sets item.fields."""
+    data = {k: v for k, v in item.raw.items() if k not in SYNC_KEYS}
+    serializer = TaskWriteSerializer(data=data, partial=not creating)
+    if not serializer.is_valid():
+        raise Rejected(f"invalid field: {_errors_text(serializer.errors)}")
+    fields = model_fields(serializer.validated_data)
+    fields.pop("client_id", None)
+    item.fields = fields
+
+
+class EdgeItemSerializer(serializers.Serializer):
+    source = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
+    target = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
+    weight = FiniteFloatField(min_value=0.0, max_value=1.0, default=DEFAULT_WEIGHT)
+
+
+def parse_edge(index: int, raw, workspace_id: str) -> EdgeItem:
+    deleted, base = _common(raw, workspace_id)
+    data = {k: v for k, v in raw.items() if k not in SYNC_KEYS | {"id", "origin"}}
+    serializer = EdgeItemSerializer(data=data)
+    if not serializer.is_valid():
+        raise Rejected(f"invalid field: {_errors_text(serializer.errors)}")
+    values = serializer.validated_data
+    if values["source"] == values["target"]:
+        raise Rejected("invalid field: an edge needs two different tasks")
+    return EdgeItem(index, values["source"], values["target"], values["weight"], deleted, base)

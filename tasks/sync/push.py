@@ -1,0 +1,383 @@
+"""Applying a sync push: per-item decisions, bulk writes, one transaction, one change version.
+
+The SQL statements of a push do not grow with its size: rows are read with one query per kind,
+written with bulk inserts and updates, auto-links computed by one set-based statement.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from graph.models import Edge
+from graph.selectors import layout_basis
+from graph.services import edges_delete_for_tasks, edges_link_by_tags
+from linkdo.ai import AIProvider
+from linkdo.ai.vectors import embedding_hash, embedding_text
+from tasks.embeddings import embed_or_none, embeddings_store_many
+from tasks.models import Task
+from tasks.selectors import task_instance_json
+from tasks.services import UNPLACED_SPACING
+from tasks.sync.items import (
+    EdgeItem,
+    Rejected,
+    TaskItem,
+    parse_edge,
+    parse_task,
+    validate_task_fields,
+)
+from workspaces.models import Workspace
+from workspaces.services import workspace_lock, workspace_set_version
+
+TEXT_FIELDS = ("title", "description", "tags")
+
+_UPSERT_EDGES_SQL = """
+INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
+SELECT %s, v.source, v.target, v.weight, 'manual', %s, now(), now()
+FROM unnest(%s::bigint[], %s::bigint[], %s::float8[]) AS v(source, target, weight)
+ON CONFLICT (LEAST(source_id, target_id), GREATEST(source_id, target_id))
+DO UPDATE SET weight = EXCLUDED.weight, origin = 'manual', deleted_at = NULL,
+              version = EXCLUDED.version, updated_at = now()
+"""
+
+
+@dataclass
+class Prepared:
+    """What a push needs before taking the workspace lock: parsed items, their rejections, and the
+    vectors of every text the push may write (embedded in provider batches, no lock held)."""
+
+    tasks: list[TaskItem] = field(default_factory=list)
+    edges: list[EdgeItem] = field(default_factory=list)
+    task_results: dict[int, dict] = field(default_factory=dict)
+    edge_results: dict[int, dict] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    model: str = ""
+
+
+@dataclass
+class Outcome:
+    results: list[dict]
+    stats: Counter
+    version: int
+
+
+def _rows(workspace: Workspace, client_ids) -> dict[str, Task]:
+    return {
+        t.client_id: t
+        for t in Task.objects.filter(workspace=workspace, client_id__in=list(client_ids))
+    }
+
+
+def _rejected(kind: str, ident, reason: str) -> dict:
+    return {"kind": kind, "id": ident, "status": "rejected", "reason": reason}
+
+
+def _text_after(row: Task | None, fields: dict) -> str:
+    values = {
+        name: fields.get(name, getattr(row, name, "" if name != "tags" else []))
+        for name in TEXT_FIELDS
+    }
+    return embedding_text(values["title"], values["description"] or "", values["tags"] or [])
+
+
+def prepare_push(
+    *, workspace: Workspace, raw_tasks: list, raw_edges: list, provider: AIProvider
+) -> Prepared:
+    prepared = Prepared(model=provider.embedding_model)
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_tasks):
+        try:
+            item = parse_task(index, raw, workspace.pk)
+            if item.client_id in seen:
+                raise Rejected("duplicate: this task id appears earlier in the same push")
+            seen.add(item.client_id)
+            prepared.tasks.append(item)
+        except Rejected as exc:
+            ident = raw.get("id") if isinstance(raw, dict) else None
+            prepared.task_results[index] = _rejected("task", ident, exc.reason)
+    rows = _rows(workspace, seen)
+    texts: set[str] = set()
+    for item in prepared.tasks:
+        if item.deleted:
+            continue
+        row = rows.get(item.client_id)
+        try:
+            validate_task_fields(item, creating=row is None or row.deleted_at is not None)
+        except Rejected as exc:
+            prepared.task_results[item.index] = _rejected("task", item.client_id, exc.reason)
+            continue
+        text = _text_after(row, item.fields)
+        if row is None or row.embedding_hash != embedding_hash(prepared.model, text):
+            texts.add(text)
+    prepared.tasks = [item for item in prepared.tasks if item.index not in prepared.task_results]
+    if texts:
+        ordered = sorted(texts)
+        vectors = embed_or_none(
+            ordered, provider=provider, deadline_s=settings.LINKDO_EMBED_BATCH_TIMEOUT_S
+        )
+        if vectors is not None:
+            prepared.vectors = dict(zip(ordered, vectors, strict=True))
+    pairs: set[frozenset] = set()
+    for index, raw in enumerate(raw_edges):
+        try:
+            edge = parse_edge(index, raw, workspace.pk)
+            pair = frozenset((edge.source, edge.target))
+            if pair in pairs:
+                raise Rejected("duplicate: this edge appears earlier in the same push")
+            pairs.add(pair)
+            prepared.edges.append(edge)
+        except Rejected as exc:
+            ident = f"{raw.get('source')}/{raw.get('target')}" if isinstance(raw, dict) else None
+            prepared.edge_results[index] = _rejected("edge", ident, exc.reason)
+    return prepared
+
+
+class _TaskWriter:
+    """Decides every task item against the locked rows and collects the bulk writes."""
+
+    def __init__(self, workspace: Workspace, prepared: Prepared, version: int, purged: int):
+        self.workspace, self.prepared, self.version, self.purged = (
+            workspace,
+            prepared,
+            version,
+            purged,
+        )
+        self.now = timezone.now()
+        self.creates: list[Task] = []
+        self.unplaced: list[Task] = []
+        self.updates: dict[int, Task] = {}
+        self.update_fields: set[str] = set()
+        self.deletes: list[Task] = []
+        self.relink: list[Task] = []
+        self.new_vectors: list[tuple[Task, np.ndarray]] = []
+        self.results: dict[int, dict] = {}
+
+    def decide(self, item: TaskItem, row: Task | None) -> None:
+        if item.deleted:
+            return self._delete(item, row)
+        if row is None:
+            if item.base_version and item.base_version <= self.purged:
+                reason = "purged: this task was deleted long ago and cannot be written again"
+                self.results[item.index] = _rejected("task", item.client_id, reason)
+                return None
+            return self._create(item)
+        if row.deleted_at is not None:  # a delete wins over a concurrent edit
+            return self._result(
+                item,
+                "conflict",
+                row.version,
+                server={"id": row.client_id, "deleted": True, "version": row.version},
+            )
+        return self._update(item, row)
+
+    def _result(self, item: TaskItem, status: str, version: int, **extra) -> None:
+        self.results[item.index] = {
+            "kind": "task",
+            "id": item.client_id,
+            "status": status,
+            "version": version,
+            **extra,
+        }
+
+    def _delete(self, item: TaskItem, row: Task | None) -> None:
+        if row is None or row.deleted_at is not None:
+            return self._result(item, "unchanged", row.version if row else 0)
+        self.deletes.append(row)
+        return self._result(item, "deleted", self.version)
+
+    def _embed(self, task: Task) -> None:
+        text = embedding_text(task.title, task.description, task.tags)
+        vector = self.prepared.vectors.get(text)
+        task.embedding_hash = None if vector is None else embedding_hash(self.prepared.model, text)
+        if vector is not None:
+            self.new_vectors.append((task, vector))
+
+    def _create(self, item: TaskItem) -> None:
+        client_time = min(item.updated_at or self.now, self.now)
+        task = Task(
+            workspace=self.workspace, client_id=item.client_id, version=self.version, field_versions={},
+            created_at=self.now, updated_at=client_time, **item.fields,
+        )  # fmt: skip
+        self._embed(task)
+        self.creates.append(task)
+        if "x" not in item.fields and "y" not in item.fields:
+            self.unplaced.append(task)
+        return self._result(item, "created", self.version)
+
+    def _update(self, item: TaskItem, row: Task) -> None:
+        diff = {name: value for name, value in item.fields.items() if getattr(row, name) != value}
+        if not diff:
+            return self._result(item, "unchanged", row.version)
+        status = "updated"
+        if item.base_version is not None:
+            if item.base_version < row.version:
+                server_side = {n for n in diff if row.field_versions.get(n, 0) > item.base_version}
+                diff = {n: v for n, v in diff.items() if n not in server_side}
+                status = "conflict" if server_side else "updated"
+            changed_at = self.now
+        else:  # last writer wins on the client's clock, clamped to ours (a clock in 2099 must not win forever)
+            changed_at = min(item.updated_at or self.now, self.now)
+            if changed_at < row.updated_at:
+                diff, status = {}, "conflict"
+        if diff:
+            self._apply(row, diff, changed_at)
+        version = self.version if diff else row.version
+        if status == "conflict":
+            return self._result(
+                item, status, version, server={**task_instance_json(row), "version": version}
+            )
+        return self._result(item, status, version)
+
+    def _apply(self, row: Task, diff: dict, changed_at: datetime) -> None:
+        old_text = embedding_text(row.title, row.description, row.tags)
+        for name, value in diff.items():
+            setattr(row, name, value)
+        row.version, row.updated_at = self.version, changed_at
+        row.field_versions = {**row.field_versions, **dict.fromkeys(diff, self.version)}
+        fields = set(diff) | {"version", "updated_at", "field_versions"}
+        if embedding_text(row.title, row.description, row.tags) != old_text:
+            self._embed(row)
+            fields.add("embedding_hash")
+        if "tags" in diff:
+            self.relink.append(row)
+        self.updates[row.pk] = row
+        self.update_fields |= fields
+
+    def write(self) -> None:
+        if self.creates:
+            self._place(self.unplaced)
+            Task.objects.bulk_create(self.creates)
+        if self.updates:
+            Task.objects.bulk_update(list(self.updates.values()), sorted(self.update_fields))
+        if self.deletes:
+            ids = [row.pk for row in self.deletes]
+            edges_delete_for_tasks(workspace=self.workspace, task_ids=ids, version=self.version)
+            Task.objects.filter(pk__in=ids).update(
+                deleted_at=self.now, updated_at=self.now, version=self.version
+            )
+        embeddings_store_many(
+            workspace_id=self.workspace.pk, vectors={t.pk: v for t, v in self.new_vectors}
+        )
+        linked = [t.pk for t in self.creates if t.tags] + [t.pk for t in self.relink]
+        edges_link_by_tags(workspace=self.workspace, task_ids=linked, version=self.version)
+
+    def _place(self, tasks: list[Task]) -> None:
+        """New tasks without coordinates: projected with the map's basis, else after the others."""
+        vectors = dict((id(t), v) for t, v in self.new_vectors)
+        basis = layout_basis(workspace=self.workspace)
+        if not tasks:
+            return
+        start = Task.objects.filter(workspace=self.workspace, deleted_at__isnull=True).count()
+        for offset, task in enumerate(tasks):
+            vector = vectors.get(id(task))
+            if basis is not None and vector is not None:
+                task.x, task.y = (float(v) for v in basis.project(np.asarray(vector)[None, :])[0])
+            else:
+                task.x = UNPLACED_SPACING * (start + offset)
+
+
+def _apply_edges(
+    workspace: Workspace, prepared: Prepared, version: int, stats: Counter
+) -> dict[int, dict]:
+    results: dict[int, dict] = {}
+    if not prepared.edges:
+        return results
+    names = {name for e in prepared.edges for name in (e.source, e.target)}
+    live = dict(
+        Task.objects.filter(
+            workspace=workspace, client_id__in=names, deleted_at__isnull=True
+        ).values_list("client_id", "id")
+    )
+    touching = Edge.objects.filter(workspace=workspace).filter(
+        Q(source_id__in=live.values()) | Q(target_id__in=live.values())
+    )
+    existing = {frozenset((e.source_id, e.target_id)): e for e in touching}
+    upserts, tombstones = [], []
+    for item in prepared.edges:
+        ident = f"{item.source}/{item.target}"
+        missing = [name for name in (item.source, item.target) if name not in live]
+        if missing:
+            results[item.index] = _rejected(
+                "edge", ident, f"unknown task: {missing[0]!r} does not exist in this workspace"
+            )
+            continue
+        edge = existing.get(frozenset((live[item.source], live[item.target])))
+        status, edge_version = _edge_decision(item, edge, version)
+        if status in ("created", "updated"):
+            upserts.append((live[item.source], live[item.target], item.weight))
+        elif status == "deleted":
+            tombstones.append(edge.pk)
+        results[item.index] = {
+            "kind": "edge",
+            "id": ident,
+            "source": item.source,
+            "target": item.target,
+            "status": status,
+            "version": edge_version,
+        }
+        stats[f"edges_{status}"] += status in ("created", "updated", "deleted")
+    if upserts:
+        sources, targets, weights = (list(column) for column in zip(*upserts, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(_UPSERT_EDGES_SQL, [workspace.pk, version, sources, targets, weights])
+    if tombstones:
+        Edge.objects.filter(pk__in=tombstones).update(
+            deleted_at=timezone.now(), updated_at=timezone.now(), version=version, origin="manual"
+        )
+    return results
+
+
+def _edge_decision(item: EdgeItem, edge: Edge | None, version: int) -> tuple[str, int]:
+    alive = edge is not None and edge.deleted_at is None
+    if item.deleted:
+        return ("deleted", version) if alive else ("unchanged", edge.version if edge else 0)
+    if alive:
+        return ("unchanged", edge.version) if edge.weight == item.weight else ("updated", version)
+    if edge is not None and item.base_version is not None and item.base_version < edge.version:
+        return "conflict", edge.version  # deleted on the server after the client last saw it
+    return "created", version
+
+
+def apply_push(*, workspace: Workspace, prepared: Prepared) -> Outcome:
+    """Run inside a transaction: lock the workspace, decide, write, take one version if anything changed."""
+    current, purged = workspace_lock(workspace=workspace)
+    version = current + 1
+    writer = _TaskWriter(workspace, prepared, version, purged)
+    rows = _rows(workspace, [item.client_id for item in prepared.tasks])
+    for item in prepared.tasks:
+        writer.decide(item, rows.get(item.client_id))
+    writer.write()
+    stats = Counter(
+        tasks_created=len(writer.creates),
+        tasks_updated=len(writer.updates),
+        tasks_deleted=len(writer.deletes),
+    )
+    edge_results = _apply_edges(workspace, prepared, version, stats)
+    changed = (
+        writer.creates
+        or writer.updates
+        or writer.deletes
+        or any(r["status"] in ("created", "updated", "deleted") for r in edge_results.values())
+    )
+    if changed:
+        workspace_set_version(workspace=workspace, version=version)
+    task_results = {**prepared.task_results, **writer.results}
+    all_edges = {**prepared.edge_results, **edge_results}
+    results = [task_results[i] for i in sorted(task_results)] + [
+        all_edges[i] for i in sorted(all_edges)
+    ]
+    for key in (
+        "tasks_created",
+        "tasks_updated",
+        "tasks_deleted",
+        "edges_created",
+        "edges_updated",
+        "edges_deleted",
+    ):
+        stats.setdefault(key, 0)
+    return Outcome(results, stats, version if changed else current)
