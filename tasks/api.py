@@ -136,6 +136,17 @@ class TaskViewSet(WorkspaceViewSet):
             return tasks_matching_text(queryset, q, limit=limit)
         return tasks_by_similarity(queryset, vectors[0], limit=limit)
 
+    @action(detail=False, methods=["post"])
+    def sync(self, request):
+        """Offline sync: the old exchange without `cursor`, the delta protocol with it."""
+        from tasks.sync import sync_exchange
+
+        return Response(
+            sync_exchange(
+                workspace=self.workspace, payload=request.data, provider=_provider(request)
+            )
+        )
+
     @action(detail=True, methods=["get"])
     def similar(self, request, task_id):
         """The k tasks of this workspace nearest to this one by cosine distance, with `score`."""

@@ -114,6 +114,8 @@ LINKDO_TAGS_TIMEOUT_S = env_float("LINKDO_TAGS_TIMEOUT_S", 8.0, minimum=0.1)
 LINKDO_AI_MAX_RETRIES = env_int("LINKDO_AI_MAX_RETRIES", 2, minimum=0, maximum=10)
 LINKDO_TAG_CACHE_SECONDS = env_int("LINKDO_TAG_CACHE_SECONDS", 3600, minimum=0)
 
+LINKDO_SYNC_MAX_ITEMS = env_int("LINKDO_SYNC_MAX_ITEMS", 1000, minimum=1)
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])

@@ -1,0 +1,80 @@
+"""Offline sync: POST /api/tasks/sync.
+
+Without a `cursor` key, the old backend's exchange (push, then every live task and edge). With
+`"cursor": null | "<opaque>"`, the delta protocol: push with per-item results, then the changes since
+the cursor in server-version order, paged. See README "Offline sync" for the protocol.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import status
+
+from graph.selectors import edge_list, edges_json
+from linkdo.ai import AIProvider
+from linkdo.errors import ApplicationError
+from linkdo.jsonshape import iso_datetime
+from tasks.selectors import task_list, tasks_json
+from tasks.sync.pull import decode_cursor, pull_changes
+from tasks.sync.push import apply_push, prepare_push
+from workspaces.models import Workspace
+
+DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
+
+
+class PushTooLarge(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+def _list(payload: dict, key: str) -> list:
+    value = payload.get(key, [])
+    if not isinstance(value, list):
+        raise ApplicationError(f"'{key}' must be a list of objects.")
+    return value
+
+
+def _limit(payload: dict) -> int:
+    limit = payload.get("limit", DEFAULT_LIMIT)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ApplicationError(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
+    return limit
+
+
+def sync_exchange(*, workspace: Workspace, payload, provider: AIProvider) -> dict:
+    """Apply a push and answer with what the client should pull; all or nothing."""
+    if not isinstance(payload, dict):
+        raise ApplicationError(
+            "The sync body must be a JSON object with 'tasks' and 'edges' lists."
+        )
+    raw_tasks, raw_edges = _list(payload, "tasks"), _list(payload, "edges")
+    items = len(raw_tasks) + len(raw_edges)
+    if items > settings.LINKDO_SYNC_MAX_ITEMS:
+        raise PushTooLarge(
+            f"This push has {items} items; the limit is {settings.LINKDO_SYNC_MAX_ITEMS}. "
+            "Nothing was applied: send it in smaller pushes."
+        )
+    delta = "cursor" in payload
+    cursor = decode_cursor(payload["cursor"]) if delta else None
+    limit = _limit(payload) if delta else None
+    prepared = prepare_push(
+        workspace=workspace, raw_tasks=raw_tasks, raw_edges=raw_edges, provider=provider
+    )
+    with transaction.atomic():
+        outcome = apply_push(workspace=workspace, prepared=prepared)
+        body = {"results": outcome.results, "sync_stats": dict(outcome.stats)}
+        if delta:
+            purged = (
+                Workspace.objects.filter(pk=workspace.pk)
+                .values_list("purged_version", flat=True)
+                .get()
+            )
+            # A cursor from before a purge, below its horizon, may have missed deletions: start over.
+            reset = cursor is not None and cursor[0] < purged and cursor[3] < purged
+            start = None if reset else cursor
+            body.update(pull_changes(workspace=workspace, cursor=start, limit=limit, epoch=purged))
+            body["reset_required"] = reset
+        else:
+            body["tasks"] = tasks_json(task_list(workspace=workspace))
+            body["edges"] = edges_json(edge_list(workspace=workspace))
+    body["synced_at"] = iso_datetime(timezone.now())
+    return body

@@ -1,0 +1,114 @@
+"""Pulling changes: every task and edge change in (version, kind, id) order, paged by an opaque cursor.
+
+Each page is a prefix of that order, so a client may store the cursor after any page and resume.
+"""
+
+import base64
+import json
+
+from django.db.models import Q
+
+from graph.models import Edge
+from graph.selectors import EDGE_FIELDS, edge_json
+from linkdo.errors import ApplicationError
+from tasks.models import Task
+from tasks.selectors import TASK_FIELDS, task_json
+from workspaces.models import Workspace
+
+TASK_KIND, EDGE_KIND, END_KIND = 0, 1, 2  # END: after everything of that version
+
+
+def encode_cursor(version: int, kind: int, row_id: int, epoch: int) -> str:
+    """`epoch`: the workspace's purge horizon when the cursor was issued. A cursor below the horizon
+    but issued after the purge (paging a reset snapshot) stays valid."""
+    raw = json.dumps([version, kind, row_id, epoch], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value) -> tuple[int, int, int, int] | None:
+    if value is None:
+        return None
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        version, kind, row_id, epoch = values
+        if not all(isinstance(v, int) and v >= 0 for v in values) or kind > END_KIND:
+            raise ValueError
+    except (ValueError, TypeError, AttributeError):
+        raise ApplicationError(
+            "The cursor is not one this server issued; send null to start from the beginning."
+        ) from None
+    return version, kind, row_id, epoch
+
+
+def _after(version: int, kind: int, row_id: int, own_kind: int) -> Q:
+    """Rows of `own_kind` that come after the cursor position in (version, kind, id) order."""
+    later = Q(version__gt=version)
+    if own_kind > kind:
+        return later | Q(version=version)
+    if own_kind == kind:
+        return later | Q(version=version, id__gt=row_id)
+    return later
+
+
+def pull_changes(*, workspace: Workspace, cursor: tuple | None, limit: int, epoch: int) -> dict:
+    """The next `limit` changes after the cursor: tasks and edges with their versions (tombstones
+    as {"id", "deleted": true, "version"}), the new cursor and whether more remain."""
+    position = cursor[:3] if cursor else (0, TASK_KIND, 0)
+    tasks = (
+        Task.objects.filter(workspace=workspace)
+        .filter(_after(*position, TASK_KIND))
+        .order_by("version", "id")
+        .values_list("id", "version", "deleted_at", *TASK_FIELDS)[: limit + 1]
+    )
+    edges = (
+        Edge.objects.filter(workspace=workspace)
+        .filter(_after(*position, EDGE_KIND))
+        .order_by("version", "id")
+        .values_list("version", "deleted_at", *EDGE_FIELDS)[: limit + 1]
+    )
+    merged = [(row[1], TASK_KIND, row[0], row) for row in tasks]
+    merged += [(row[0], EDGE_KIND, row[2], row) for row in edges]
+    merged.sort(key=lambda entry: entry[:3])
+    page, has_more = merged[:limit], len(merged) > limit
+    body = {"tasks": [], "edges": []}
+    for _version, kind, _, row in page:
+        if kind == TASK_KIND:
+            body["tasks"].append(_task_change(row))
+        else:
+            body["edges"].append(_edge_change(row))
+    if page:
+        last = page[-1]
+        next_cursor = encode_cursor(last[0], last[1], last[2], epoch)
+    else:
+        next_cursor = encode_cursor(*position, epoch) if cursor else _end_cursor(workspace, epoch)
+    return {**body, "cursor": next_cursor, "has_more": has_more}
+
+
+def _task_change(row) -> dict:
+    _, version, deleted_at, *fields = row
+    if deleted_at is not None:
+        return {"id": fields[1], "deleted": True, "version": version}
+    return {**task_json(tuple(fields)), "version": version}
+
+
+def _edge_change(row) -> dict:
+    version, deleted_at, *fields = row
+    data = edge_json(tuple(fields))
+    if deleted_at is not None:
+        return {
+            "id": data["id"],
+            "source": data["source"],
+            "target": data["target"],
+            "deleted": True,
+            "version": version,
+        }
+    return {**data, "version": version}
+
+
+def _end_cursor(workspace: Workspace, epoch: int) -> str:
+    """A cursor after every change so far: what a client with nothing to pull should keep."""
+    version = (
+        Workspace.objects.filter(pk=workspace.pk).values_list("change_version", flat=True).first()
+    )
+    return encode_cursor(version or 0, END_KIND, 0, epoch)
