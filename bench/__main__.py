@@ -13,10 +13,10 @@ def main() -> None:
 
     # Measure what production runs: no per-query logging.
     settings.DEBUG = False
-    from bench import embeddings, graph_get, map_layout
+    from bench import embeddings, graph_get, map_layout, sync
     from bench.common import print_table
 
-    suites = {"graph": graph_get, "embeddings": embeddings, "map": map_layout}
+    suites = {"graph": graph_get, "embeddings": embeddings, "map": map_layout, "sync": sync}
     chosen = sys.argv[1:] or list(suites)
     results = []
     for name in chosen:

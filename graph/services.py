@@ -27,29 +27,35 @@ WITH changed AS (
     SELECT id, tags FROM tasks_task
     WHERE workspace_id = %(ws)s AND id = ANY(%(ids)s) AND deleted_at IS NULL
 ),
-pairs AS (
-    SELECT DISTINCT ON (LEAST(c.id, o.id), GREATEST(c.id, o.id))
-        c.id AS source_id,
-        o.id AS target_id,
-        round(
-            (SELECT count(*) FROM (SELECT unnest(c.tags) INTERSECT SELECT unnest(o.tags)) common)::numeric
-            / GREATEST(cardinality(c.tags), cardinality(o.tags)),
-            2
-        )::float8 AS weight
-    FROM changed c
-    JOIN tasks_task o
-      ON o.workspace_id = %(ws)s AND o.id <> c.id AND o.deleted_at IS NULL AND o.tags && c.tags
-    ORDER BY LEAST(c.id, o.id), GREATEST(c.id, o.id), c.id
+-- MATERIALIZED: inlined, the unnest ran once per changed task (a nested loop, O(n^2)).
+changed_tags AS MATERIALIZED (
+    SELECT id, unnest(tags) AS tag, cardinality(tags) AS size FROM changed
+),
+workspace_tags AS MATERIALIZED (
+    SELECT id, unnest(tags) AS tag, cardinality(tags) AS size
+    FROM tasks_task WHERE workspace_id = %(ws)s AND deleted_at IS NULL
+),
+shared AS (
+    -- tags are de-duplicated per task, so the number of matching tags is |common tags|
+    SELECT c.id AS source_id, o.id AS target_id, count(*) AS common,
+           GREATEST(max(c.size), max(o.size)) AS larger
+    FROM changed_tags c JOIN workspace_tags o ON o.tag = c.tag AND o.id <> c.id
+    GROUP BY c.id, o.id
+),
+pairs AS MATERIALIZED (
+    SELECT DISTINCT ON (LEAST(source_id, target_id), GREATEST(source_id, target_id))
+        source_id, target_id, round(common::numeric / larger, 2)::float8 AS weight,
+        LEAST(source_id, target_id) AS lo, GREATEST(source_id, target_id) AS hi
+    FROM shared
+    ORDER BY LEAST(source_id, target_id), GREATEST(source_id, target_id), source_id
 ),
 stale AS (
     UPDATE graph_edge e SET deleted_at = now(), version = %(version)s, updated_at = now()
     WHERE e.workspace_id = %(ws)s AND e.origin = 'auto' AND e.deleted_at IS NULL
       AND (e.source_id = ANY(%(ids)s) OR e.target_id = ANY(%(ids)s))
-      AND NOT EXISTS (
-          SELECT 1 FROM pairs p
-          WHERE LEAST(p.source_id, p.target_id) = LEAST(e.source_id, e.target_id)
-            AND GREATEST(p.source_id, p.target_id) = GREATEST(e.source_id, e.target_id)
-      )
+      -- NOT IN over two non-null columns runs as a hashed subplan, not a loop per edge
+      AND (LEAST(e.source_id, e.target_id), GREATEST(e.source_id, e.target_id))
+          NOT IN (SELECT lo, hi FROM pairs)
 )
 INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
 SELECT %(ws)s, source_id, target_id, weight, 'auto', %(version)s, now(), now() FROM pairs

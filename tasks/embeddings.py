@@ -12,6 +12,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
+from graph.pgbinary import encode_id_vectors
 from linkdo.ai import AIProvider, ProviderError
 from linkdo.ai.vectors import embedding_hash, embedding_text
 from tasks.models import Task
@@ -94,19 +95,28 @@ def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
         return cursor.rowcount
 
 
-_UPSERT_MANY_SQL = """
-INSERT INTO tasks_embedding (task_id, workspace_id, vector)
-SELECT v.id, %s, v.vector::vector FROM unnest(%s::bigint[], %s::text[]) AS v(id, vector)
-ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector
-"""
-
-
 def embeddings_store_many(*, workspace_id: str, vectors: dict[int, np.ndarray]) -> None:
-    """Store the vectors of many tasks (task pk -> vector) with one statement."""
+    """Store the vectors of many tasks (task pk -> vector): one binary COPY into a temporary table,
+    one upsert from it (formatting vectors as text cost more than the whole rest of the write)."""
     if not vectors:
         return
-    ids = list(vectors)
+    ids = np.fromiter(vectors, dtype=np.int64, count=len(vectors))
+    matrix = np.vstack([np.asarray(vectors[int(i)], dtype=np.float32) for i in ids])
+    with connection.cursor() as cursor:
+        # Emptied here, not only at commit: a caller may store twice in one transaction.
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_vectors (id int8, vector vector); "
+            "TRUNCATE incoming_vectors"
+        )
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy("COPY incoming_vectors FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.write(encode_id_vectors(ids, matrix))
     with connection.cursor() as cursor:
         cursor.execute(
-            _UPSERT_MANY_SQL, [workspace_id, ids, [vector_literal(vectors[i]) for i in ids]]
+            "INSERT INTO tasks_embedding (task_id, workspace_id, vector) "
+            "SELECT id, %s, vector FROM incoming_vectors "
+            "ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector",
+            [workspace_id],
         )

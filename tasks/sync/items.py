@@ -84,13 +84,27 @@ def parse_task(index: int, raw, workspace_id: str) -> TaskItem:
     return TaskItem(index, client_id, raw, deleted, base, updated_at)
 
 
-def validate_task_fields(item: TaskItem, *, creating: bool) -> None:
-    """Validate the task fields of an upsert (all required ones when creating); sets item.fields."""
-    data = {k: v for k, v in item.raw.items() if k not in SYNC_KEYS}
-    serializer = TaskWriteSerializer(data=data, partial=not creating)
-    if not serializer.is_valid():
-        raise Rejected(f"invalid field: {_errors_text(serializer.errors)}")
-    fields = model_fields(serializer.validated_data)
+class TaskValidator:
+    """Validates many items with two serializer instances (DRF deep-copies a serializer's fields per
+    instance: one per item cost 2 ms each, ten times the validation itself)."""
+
+    def __init__(self):
+        self._full = TaskWriteSerializer()
+        self._partial = TaskWriteSerializer(partial=True)
+
+    def __call__(self, item: TaskItem, *, creating: bool) -> None:
+        """Validate an upsert's task fields (all required ones when creating); sets item.fields."""
+        data = {k: v for k, v in item.raw.items() if k not in SYNC_KEYS}
+        serializer = self._full if creating else self._partial
+        try:
+            validated = serializer.run_validation(data)
+        except serializers.ValidationError as exc:
+            raise Rejected(f"invalid field: {_errors_text(exc.detail)}") from None
+        _set_fields(item, validated)
+
+
+def _set_fields(item: TaskItem, validated: dict) -> None:
+    fields = model_fields(validated)
     fields.pop("client_id", None)
     item.fields = fields
 

@@ -27,9 +27,9 @@ from tasks.sync.items import (
     EdgeItem,
     Rejected,
     TaskItem,
+    TaskValidator,
     parse_edge,
     parse_task,
-    validate_task_fields,
 )
 from workspaces.models import Workspace
 from workspaces.services import workspace_lock, workspace_set_version
@@ -101,6 +101,7 @@ def prepare_push(
             ident = raw.get("id") if isinstance(raw, dict) else None
             prepared.task_results[index] = _rejected("task", ident, exc.reason)
     rows = _rows(workspace, seen)
+    validate_task_fields = TaskValidator()
     texts: set[str] = set()
     for item in prepared.tasks:
         if item.deleted:

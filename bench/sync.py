@@ -1,0 +1,108 @@
+"""A first offline sync of 5,000 tasks as five pushes of 1,000, through the whole HTTP stack."""
+
+import json
+import random
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from bench.common import Result, drop_workspace
+from linkdo.ai import reset_providers
+from linkdo.ai.fake_gemini import FakeGemini
+
+TASKS, PUSHES = 5_000, 5
+
+
+def _pushes(seed: int = 3) -> list[dict]:
+    rng = random.Random(seed)
+    vocabulary = [f"tag{i}" for i in range(2000)]
+    tasks = [
+        {"id": f"t{i}", "title": f"Task {i} {rng.choice(['call', 'write', 'buy', 'fix'])}",
+         "description": "Offline words " * 3, "priority": "medium", "status": "todo",
+         "category": "general", "tags": rng.sample(vocabulary, 2), "due_date": None,
+         "updated_at": "2026-11-01T10:00:00Z", "deleted": False}
+        for i in range(TASKS)
+    ]  # fmt: skip
+    size = TASKS // PUSHES
+    return [
+        {"tasks": tasks[i : i + size], "edges": [], "cursor": None} for i in range(0, TASKS, size)
+    ]
+
+
+def _run_pushes(workspace: str, pushes: list[dict]) -> tuple[float, int, list[str]]:
+    client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=workspace)
+    statuses: list[str] = []
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        for push in pushes:
+            response = client.post(
+                "/api/tasks/sync", json.dumps(push), content_type="application/json"
+            )
+            assert response.status_code == 200, response.content[:300]
+            statuses += [r["status"] for r in response.json()["results"]]
+        elapsed = time.perf_counter() - started
+    return elapsed, len(queries.captured_queries), statuses
+
+
+def _raw_copy(pushes: list[dict]) -> float:
+    """COPY the same rows into a table of the same shape (no indexes, no embedding, no links)."""
+    columns = (
+        "workspace_id", "client_id", "title", "description", "priority", "status", "category",
+        "tags", "due_date_has_time", "x", "y",
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE bench_copy (LIKE tasks_task INCLUDING DEFAULTS INCLUDING IDENTITY)"
+        )
+    started = time.perf_counter()
+    with connection.connection.cursor() as cursor:
+        for push in pushes:
+            with cursor.copy(f"COPY bench_copy ({', '.join(columns)}) FROM STDIN") as copy:
+                for t in push["tasks"]:
+                    copy.write_row(("bench", t["id"], t["title"], t["description"], t["priority"],
+                                    t["status"], t["category"], t["tags"], False, 0.0, 0.0))  # fmt: skip
+    elapsed = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_copy")
+    return elapsed
+
+
+def run() -> list[Result]:
+    pushes = _pushes()
+    saved = {
+        k: getattr(settings, k) for k in ("LINKDO_AI_PROVIDER", "GEMINI_API_KEY", "GEMINI_BASE_URL")
+    }
+    server = FakeGemini().start()
+    try:
+        drop_workspace("bench-sync")
+        local_time, statements, _ = _run_pushes("bench-sync", pushes)
+        raw = _raw_copy(pushes)
+        settings.LINKDO_AI_PROVIDER, settings.GEMINI_API_KEY = "gemini", "bench-key"
+        settings.GEMINI_BASE_URL = server.base_url
+        reset_providers()
+        drop_workspace("bench-sync-gemini")
+        server.reset()
+        _run_pushes("bench-sync-gemini", pushes)
+        calls = server.total_calls()
+        server.reset()
+        _, _, replay_statuses = _run_pushes("bench-sync-gemini", pushes)
+        replay_calls = server.total_calls()
+        unchanged = sum(status == "unchanged" for status in replay_statuses)
+    finally:
+        drop_workspace("bench-sync")
+        drop_workspace("bench-sync-gemini")
+        server.stop()
+        for name, value in saved.items():
+            setattr(settings, name, value)
+        reset_providers()
+    return [
+        Result(f"first sync, {PUSHES} pushes x {TASKS // PUSHES:,} tasks (local provider)",
+               local_time * 1000, raw * 1000, "ms", "ratio <= 3", "raw COPY of the same rows"),
+        Result("SQL statements per task (5 pushes)", statements, TASKS, "", "ratio <= 0.02", "statements / tasks"),
+        Result("Gemini calls per task (5 pushes)", calls, TASKS, "", "ratio <= 0.01", "calls / tasks"),
+        Result("replay of the 5 pushes: Gemini calls", replay_calls, TASKS, "", "ratio = 0", "calls / tasks"),
+        Result("replay of the 5 pushes: items unchanged", unchanged, TASKS, "", "ratio = 1", "items"),
+    ]  # fmt: skip
