@@ -1,0 +1,169 @@
+"""The deployment files cannot be run here (no Docker engine): check that they parse and agree with
+the code: env names, ports, probes, images, commands. And run the image's command directly."""
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "deploy" / "k8s"
+POSTGRES_IMAGE_ENV = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "PGDATA"}
+
+
+def load_all(path: Path) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def known_env_names() -> set[str]:
+    """Every environment variable LinkDo's settings and gunicorn config read."""
+    sources = [*(ROOT / "linkdo" / "settings").glob("*.py"), ROOT / "deploy" / "gunicorn.conf.py"]
+    pattern = re.compile(r"""(?:env_\w+|environ\.get)\(\s*["']([A-Z_]+)["']""")
+    return {name for path in sources for name in pattern.findall(path.read_text())}
+
+
+def k8s_docs() -> dict[str, dict]:
+    docs = [
+        d for path in K8S.glob("*.yaml") for d in load_all(path) if d["kind"] != "Kustomization"
+    ]
+    return {f"{d['kind']}/{d['metadata']['name']}": d for d in docs}
+
+
+def test_every_yaml_file_parses():
+    files = [
+        *K8S.glob("*.yaml"),
+        ROOT / "docker-compose.yml",
+        *(ROOT / ".github" / "workflows").glob("*.yml"),
+    ]
+    assert len(files) >= 8
+    for path in files:
+        assert load_all(path), path
+
+
+def test_kustomization_lists_every_manifest():
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    listed = set(kustomization["resources"])
+    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def test_env_names_are_ones_the_settings_read():
+    known = known_env_names()
+    assert {"DATABASE_URL", "SECRET_KEY", "DJANGO_DEBUG", "PORT", "WEB_CONCURRENCY"} <= known
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for service in ("api", "migrate"):
+        assert set(compose["services"][service]["environment"]) <= known, service
+    assert set(compose["services"]["db"]["environment"]) <= POSTGRES_IMAGE_ENV
+    docs = k8s_docs()
+    secret_keys = set(docs["Secret/linkdo-secrets"]["stringData"])
+    assert secret_keys <= known | POSTGRES_IMAGE_ENV
+    pod = docs["Deployment/linkdo-api"]["spec"]["template"]["spec"]
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        assert {e["name"] for e in container["env"]} <= known
+        assert container["envFrom"][0]["secretRef"]["name"] == "linkdo-secrets"
+
+
+def test_ports_probes_and_services_agree():
+    gunicorn_port = re.search(
+        r"'PORT', '(\d+)'", (ROOT / "deploy/gunicorn.conf.py").read_text()
+    ).group(1)
+    assert gunicorn_port == "8000" == str(settings.PORT)
+    docs = k8s_docs()
+    api = docs["Deployment/linkdo-api"]["spec"]["template"]["spec"]["containers"][0]
+    assert api["ports"][0]["containerPort"] == 8000
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert api[probe]["httpGet"] == {"path": "/health", "port": 8000}
+    assert set(api["resources"]) == {"requests", "limits"}
+    service = docs["Service/linkdo-api"]["spec"]
+    assert service["ports"][0]["targetPort"] == 8000
+    backend = docs["Ingress/linkdo-api"]["spec"]["rules"][0]["http"]["paths"][0]["backend"][
+        "service"
+    ]
+    assert backend == {"name": "linkdo-api", "port": {"number": service["ports"][0]["port"]}}
+    annotations = docs["Ingress/linkdo-api"]["metadata"]["annotations"]
+    assert "cert-manager.io/cluster-issuer" in annotations
+    assert docs["Ingress/linkdo-api"]["spec"]["ingressClassName"] == "traefik"
+    secret_url = docs["Secret/linkdo-secrets"]["stringData"]["DATABASE_URL"]
+    assert "@linkdo-postgres:5432/" in secret_url and "Service/linkdo-postgres" in docs
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert compose["services"]["api"]["ports"] == ["8000:8000"]
+
+
+def test_images_and_migration_commands_agree():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    docs = k8s_docs()
+    postgres = docs["StatefulSet/linkdo-postgres"]["spec"]["template"]["spec"]["containers"][0]
+    assert compose["services"]["db"]["image"].startswith("pgvector/pgvector:")
+    assert postgres["image"] == compose["services"]["db"]["image"]
+    assert docs["StatefulSet/linkdo-postgres"]["spec"]["volumeClaimTemplates"]
+    pod = docs["Deployment/linkdo-api"]["spec"]["template"]["spec"]
+    assert pod["initContainers"][0]["image"] == pod["containers"][0]["image"]
+    migrate = ["python", "manage.py", "migrate", "--noinput"]
+    assert pod["initContainers"][0]["command"] == migrate
+    assert compose["services"]["migrate"]["command"] == migrate
+    assert "manage.py migrate --noinput" in (ROOT / "Makefile").read_text()
+
+
+def test_dockerfile_is_slim_non_root_and_runs_gunicorn_with_its_config():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.startswith("# ") and "FROM python:3.11-slim" in dockerfile
+    assert re.search(r"^USER linkdo$", dockerfile, re.M)
+    assert "EXPOSE 8000" in dockerfile
+    cmd = yaml.safe_load(re.search(r"^CMD (.+)$", dockerfile, re.M).group(1))
+    assert cmd == ["gunicorn", "linkdo.wsgi", "--config", "deploy/gunicorn.conf.py"]
+    assert (ROOT / cmd[-1]).exists()
+    # The dependency layer comes before the code, so code changes reuse it.
+    assert dockerfile.index("COPY pyproject.toml") < dockerfile.index("COPY . .")
+    workflow = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    steps = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    assert "make test" in steps and any(s.startswith("docker build") for s in steps)
+
+
+@pytest.mark.django_db
+def test_the_image_command_serves_health_when_run_directly():
+    """The Dockerfile's CMD, run here as the container would (DEBUG off, DATABASE_URL set)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = yaml.safe_load(re.search(r"^CMD (.+)$", dockerfile, re.M).group(1))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = settings.DATABASES["default"]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
+        "DJANGO_DEBUG": "false",
+        "SECRET_KEY": "x" * 50,
+        "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST'].replace('/', '%2F')}/{db['NAME']}",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+    }
+    gunicorn = str(Path(sys.executable).parent / cmd[0])
+    server = subprocess.Popen(
+        [gunicorn, *cmd[1:]], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/health", timeout=2
+                ) as response:
+                    assert response.status == 200
+                    assert b'"status": "ok"' in response.read()
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()[-2000:]
+                assert time.monotonic() < deadline, (
+                    "gunicorn did not answer within 30 s: " + shlex.join(cmd)
+                )
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
