@@ -5,6 +5,11 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkdo.settings")
+    # Management commands on a developer's machine (no SECRET_KEY anywhere) default to debug mode,
+    # like `make`. Deployments always set SECRET_KEY, so they keep DJANGO_DEBUG's strict default;
+    # the WSGI entry point (gunicorn) never gets this default.
+    if not os.environ.get("SECRET_KEY"):
+        os.environ.setdefault("DJANGO_DEBUG", "true")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

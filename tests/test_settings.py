@@ -40,3 +40,30 @@ def test_database_url_with_socket_host_and_lists():
     assert (
         "['api.linkdo.example', 'localhost'] ['https://app.linkdo.example'] False" in result.stdout
     )
+
+
+def test_manage_py_defaults_to_debug_only_without_a_secret_key():
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "SECRET_"))
+    }
+    base["DATABASE_URL"] = UNREACHABLE
+    code = "from django.conf import settings; print(settings.DEBUG)"
+
+    def shell(**env):
+        return subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env={**base, **env},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    assert shell().stdout.strip().endswith("True")  # a developer's machine
+    assert shell(SECRET_KEY="x" * 50).stdout.strip().endswith("False")  # a deployment
+    wsgi = run_django(
+        "import linkdo.wsgi", DATABASE_URL=UNREACHABLE
+    )  # gunicorn's path stays strict
+    assert wsgi.returncode != 0 and "SECRET_KEY must be set" in wsgi.stderr
