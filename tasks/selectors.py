@@ -1,7 +1,5 @@
 """Reads of tasks, shaped straight from `.values()` rows: no model instances on list paths."""
 
-from collections.abc import Iterable
-
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from pgvector.django import CosineDistance
@@ -150,11 +148,3 @@ def tag_list(*, workspace: Workspace) -> list[str]:
             [workspace.pk],
         )
         return sorted(tag for (tag,) in cursor.fetchall())
-
-
-def task_ids_by_client_id(*, workspace: Workspace, client_ids: Iterable[str]) -> dict[str, int]:
-    return dict(
-        Task.objects.filter(workspace=workspace, client_id__in=list(client_ids)).values_list(
-            "client_id", "id"
-        )
-    )
