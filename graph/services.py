@@ -67,7 +67,8 @@ WHERE graph_edge.origin = 'auto'
 
 _UPSERT_MANUAL_SQL = """
 INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
-VALUES (%(ws)s, %(source)s, %(target)s, %(weight)s, 'manual', %(version)s, now(), now())
+SELECT %(ws)s, v.source, v.target, v.weight, 'manual', %(version)s, now(), now()
+FROM unnest(%(sources)s::bigint[], %(targets)s::bigint[], %(weights)s::float8[]) AS v(source, target, weight)
 ON CONFLICT (LEAST(source_id, target_id), GREATEST(source_id, target_id))
 DO UPDATE SET weight = EXCLUDED.weight, origin = 'manual', deleted_at = NULL,
               version = EXCLUDED.version, updated_at = now()
@@ -108,23 +109,34 @@ def edge_create(
             if client_id not in found:
                 raise ApplicationError(f"Task {client_id!r} does not exist in this workspace.")
         existing = Edge.objects.filter(_pair(found[source], found[target])).first()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _UPSERT_MANUAL_SQL,
-                {
-                    "ws": workspace.pk,
-                    "source": found[source],
-                    "target": found[target],
-                    "weight": weight,
-                    "version": version,
-                },
-            )
-            (edge_id,) = cursor.fetchone()
+        (edge_id,) = edges_upsert_manual(
+            workspace=workspace, links=[(found[source], found[target], weight)], version=version
+        )
     created = existing is None or existing.deleted_at is not None
     return Edge.objects.select_related("source", "target").get(pk=edge_id), created
 
 
-def _tombstone_edges(queryset, version: int, **changes) -> int:
+def edges_upsert_manual(
+    *, workspace: Workspace, links: list[tuple[int, int, float]], version: int
+) -> list[int]:
+    """Create, re-weigh or revive manual edges (task pk, task pk, weight) in one statement; an
+    existing pair in either direction becomes manual. Returns the edge ids."""
+    if not links:
+        return []
+    sources, targets, weights = (list(column) for column in zip(*links, strict=True))
+    params = {
+        "ws": workspace.pk,
+        "version": version,
+        "sources": sources,
+        "targets": targets,
+        "weights": weights,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_MANUAL_SQL, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def edges_tombstone(queryset, version: int, **changes) -> int:
     return queryset.filter(deleted_at__isnull=True).update(
         deleted_at=timezone.now(), updated_at=timezone.now(), version=version, **changes
     )
@@ -135,7 +147,7 @@ def edge_delete(*, workspace: Workspace, edge: Edge) -> None:
     removed."""
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
-        _tombstone_edges(Edge.objects.filter(pk=edge.pk), version, origin="manual")
+        edges_tombstone(Edge.objects.filter(pk=edge.pk), version, origin="manual")
 
 
 def edge_delete_pair(*, workspace: Workspace, source: str, target: str) -> int:
@@ -145,7 +157,7 @@ def edge_delete_pair(*, workspace: Workspace, source: str, target: str) -> int:
     )
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
-        deleted = _tombstone_edges(
+        deleted = edges_tombstone(
             Edge.objects.filter(pair, workspace=workspace), version, origin="manual"
         )
         if not deleted:
@@ -158,7 +170,7 @@ def edges_delete_for_tasks(*, workspace: Workspace, task_ids: list[int], version
     touching = Edge.objects.filter(workspace=workspace).filter(
         Q(source_id__in=task_ids) | Q(target_id__in=task_ids)
     )
-    return _tombstone_edges(touching, version)
+    return edges_tombstone(touching, version)
 
 
 # Rows whose place did not change are not written: a re-arrange of an unchanged map writes nothing.

@@ -1,7 +1,6 @@
 """The AI provider layer: `get_provider()` returns the configured provider, built once per process."""
 
 import functools
-import hashlib
 
 from django.conf import settings
 
@@ -18,7 +17,6 @@ def _local(dim: int) -> LocalProvider:
 
 @functools.lru_cache(maxsize=16)
 def _gemini(
-    key_digest: str,
     api_key: str,
     dim: int,
     embedding_model: str,
@@ -39,9 +37,7 @@ def _gemini(
 
 
 def _gemini_with(api_key: str):
-    digest = hashlib.sha256(api_key.encode()).hexdigest()
     return _gemini(
-        digest,
         api_key,
         settings.LINKDO_EMBEDDING_DIM,
         settings.GEMINI_EMBEDDING_MODEL,

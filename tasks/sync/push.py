@@ -10,13 +10,17 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from graph.models import Edge
 from graph.selectors import layout_basis
-from graph.services import edges_delete_for_tasks, edges_link_by_tags
+from graph.services import (
+    edges_delete_for_tasks,
+    edges_link_by_tags,
+    edges_tombstone,
+    edges_upsert_manual,
+)
 from linkdo.ai import AIProvider
 from linkdo.ai.vectors import embedding_hash, embedding_text
 from tasks.embeddings import embed_or_none, embeddings_store_many
@@ -35,15 +39,6 @@ from workspaces.models import Workspace
 from workspaces.services import workspace_lock, workspace_set_version
 
 TEXT_FIELDS = ("title", "description", "tags")
-
-_UPSERT_EDGES_SQL = """
-INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
-SELECT %s, v.source, v.target, v.weight, 'manual', %s, now(), now()
-FROM unnest(%s::bigint[], %s::bigint[], %s::float8[]) AS v(source, target, weight)
-ON CONFLICT (LEAST(source_id, target_id), GREATEST(source_id, target_id))
-DO UPDATE SET weight = EXCLUDED.weight, origin = 'manual', deleted_at = NULL,
-              version = EXCLUDED.version, updated_at = now()
-"""
 
 
 @dataclass
@@ -321,15 +316,11 @@ def _apply_edges(
             "status": status,
             "version": edge_version,
         }
-        stats[f"edges_{status}"] += status in ("created", "updated", "deleted")
-    if upserts:
-        sources, targets, weights = (list(column) for column in zip(*upserts, strict=True))
-        with connection.cursor() as cursor:
-            cursor.execute(_UPSERT_EDGES_SQL, [workspace.pk, version, sources, targets, weights])
+        if status in ("created", "updated", "deleted"):
+            stats[f"edges_{status}"] += 1
+    edges_upsert_manual(workspace=workspace, links=upserts, version=version)
     if tombstones:
-        Edge.objects.filter(pk__in=tombstones).update(
-            deleted_at=timezone.now(), updated_at=timezone.now(), version=version, origin="manual"
-        )
+        edges_tombstone(Edge.objects.filter(pk__in=tombstones), version, origin="manual")
     return results
 
 

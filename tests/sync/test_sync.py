@@ -453,3 +453,13 @@ def test_sync_statements_do_not_grow_with_the_push(client_a, django_assert_max_n
     with django_assert_max_num_queries(25) as large:
         sync(client_a, push(300, 1000))
     assert len(large.captured_queries) <= len(small.captured_queries) + 1
+
+
+def test_old_sync_stats_keep_their_six_keys_whatever_the_edges(client_a):
+    push = {"tasks": [{"id": "a", "title": "A"}, {"id": "b", "title": "B"}],
+            "edges": [{"source": "a", "target": "b", "weight": 0.5}]}  # fmt: skip
+    assert sync(client_a, push)["sync_stats"]["edges_created"] == 1
+    replay = sync(client_a, push)  # the edge comes back unchanged
+    assert set(replay["sync_stats"]) == STATS_KEYS
+    assert replay["results"][-1]["status"] == "unchanged"
+    assert sum(replay["sync_stats"].values()) == 0
