@@ -1,8 +1,17 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from graph.models import DEFAULT_WEIGHT, Edge
+from graph.openapi import (
+    ArrangementSerializer,
+    EdgeDeletedSerializer,
+    EdgePairDeletedSerializer,
+    EdgeSerializer,
+    GraphSerializer,
+    SuggestedEdgeSerializer,
+)
 from graph.selectors import (
     edge_instance_json,
     edge_list,
@@ -36,9 +45,17 @@ class EdgeViewSet(WorkspaceViewSet):
     lookup_value_regex = "[0-9]+"
     not_found_noun = "edge"
 
+    @extend_schema(responses=EdgeSerializer(many=True))
     def list(self, request):
         return Response(edges_json(edge_list(workspace=self.workspace)))
 
+    @extend_schema(
+        request=EdgeWriteSerializer,
+        responses={
+            201: EdgeSerializer,
+            200: OpenApiResponse(EdgeSerializer, description="The pair was linked already."),
+        },
+    )
     def create(self, request):
         serializer = EdgeWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -46,10 +63,12 @@ class EdgeViewSet(WorkspaceViewSet):
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(edge_instance_json(edge), status=code)
 
+    @extend_schema(responses={200: EdgeDeletedSerializer})
     def destroy(self, request, pk):
         edge_delete(workspace=self.workspace, edge=self.get_object())
         return Response({"deleted": True, "id": pk})
 
+    @extend_schema(operation_id="edges_pair_destroy", responses={200: EdgePairDeletedSerializer})
     @action(
         detail=False,
         methods=["delete"],
@@ -72,20 +91,25 @@ class SuggestedEdgesQuerySerializer(serializers.Serializer):
 
 
 class GraphViewSet(WorkspaceViewSet):
+    filter_backends = []
+    list_answers_one_object = True  # {"tasks": [...], "edges": [...]}, for the OpenAPI schema
+
+    @extend_schema(parameters=[GraphQuerySerializer], responses=GraphSerializer)
     def list(self, request):
-        query = GraphQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        compact = query.validated_data.get("fields") == "compact"
+        compact = self.validated_query(GraphQuerySerializer).get("fields") == "compact"
         return Response(graph_json(workspace=self.workspace, compact=compact))
 
+    @extend_schema(request=None, responses=ArrangementSerializer)
     @action(detail=False, methods=["post"], url_path="auto-arrange", url_name="auto-arrange")
     def auto_arrange(self, request):
         """Lay the map out from the embeddings (PCA, aligned to the previous layout) and store it."""
         return Response(graph_auto_arrange(workspace=self.workspace))
 
+    @extend_schema(
+        parameters=[SuggestedEdgesQuerySerializer], responses=SuggestedEdgeSerializer(many=True)
+    )
     @action(detail=False, methods=["get"], url_path="suggested-edges", url_name="suggested-edges")
     def suggested_edges(self, request):
         """Pairs of semantically close tasks that are not linked yet, best first."""
-        query = SuggestedEdgesQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return Response(suggested_edges(workspace=self.workspace, **query.validated_data))
+        query = self.validated_query(SuggestedEdgesQuerySerializer)
+        return Response(suggested_edges(workspace=self.workspace, **query))

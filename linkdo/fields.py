@@ -3,6 +3,7 @@
 import math
 from datetime import UTC, date, datetime, time
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -49,6 +50,9 @@ class FiniteFloatField(serializers.FloatField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {"type": "string", "nullable": True, "description": "YYYY-MM-DD or an ISO 8601 date-time."}
+)
 class DueDateField(serializers.Field):
     """`YYYY-MM-DD` or an ISO 8601 datetime (naive means UTC) -> (aware datetime, has_time)."""
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from graph.api import EdgeViewSet, GraphViewSet
@@ -25,6 +26,8 @@ router.register("graph", GraphViewSet, basename="graph")
 
 urlpatterns = [
     re_path(r"^health/?$", health, name="health"),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

@@ -1,8 +1,11 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from linkdo.fields import RejectUnknownFieldsMixin, StrictCharField
+from linkdo.openapi import GEMINI_KEY_HEADER
+from tags.openapi import TagSuggestionSerializer
 from tags.services import tags_suggest
 from tasks.models import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH
 from tasks.selectors import tag_list
@@ -20,9 +23,17 @@ class SuggestTagsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 
 class TagViewSet(WorkspaceViewSet):
+    filter_backends = []
+
+    @extend_schema(responses=serializers.ListSerializer(child=serializers.CharField()))
     def list(self, request):
         return Response(tag_list(workspace=self.workspace))
 
+    @extend_schema(
+        request=SuggestTagsSerializer,
+        responses=TagSuggestionSerializer,
+        parameters=[GEMINI_KEY_HEADER],
+    )
     @action(detail=False, methods=["post"], url_path="suggest-tags", url_name="suggest")
     def suggest_tags(self, request):
         """3 to 5 tags from Gemini (preferring the workspace's own), or up to 5 from similar tasks."""

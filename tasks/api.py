@@ -1,5 +1,6 @@
 import django_filters
 from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -7,9 +8,17 @@ from rest_framework.response import Response
 from linkdo.ai import get_provider
 from linkdo.errors import ConflictError
 from linkdo.fields import DueDateField, FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
+from linkdo.openapi import GEMINI_KEY_HEADER, error_response
 from tasks import models
 from tasks.embeddings import embed_or_none
 from tasks.models import Priority, Status, Task
+from tasks.openapi import (
+    ScoredTaskSerializer,
+    SyncRequestSerializer,
+    SyncResponseSerializer,
+    TaskDeletedSerializer,
+    TaskSerializer,
+)
 from tasks.selectors import (
     task_instance_json,
     task_list,
@@ -78,18 +87,33 @@ class TaskWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 
 class SearchQuerySerializer(serializers.Serializer):
-    q = StrictCharField(max_length=models.MAX_TITLE_LENGTH, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=200, default=20)
+    # An empty `q` (a cleared search box) lists without ranking.
+    q = StrictCharField(
+        max_length=models.MAX_TITLE_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=200, default=20, help_text="With `q`: how many ranked tasks."
+    )
 
 
 class SimilarQuerySerializer(serializers.Serializer):
     k = serializers.IntegerField(min_value=1, max_value=100, default=10)
 
 
+def _optional_choice_filter(choices) -> django_filters.ChoiceFilter:
+    """A choice filter whose empty value (`?status=`, an HTML form's "any") filters nothing."""
+
+    @extend_schema_field({"type": "string", "enum": ["", *(value for value, _ in choices)]})
+    class OptionalChoiceFilter(django_filters.ChoiceFilter):
+        pass
+
+    return OptionalChoiceFilter(choices=choices)
+
+
 class TaskFilter(django_filters.FilterSet):
     tag = django_filters.CharFilter(method="filter_tag", max_length=models.MAX_TAG_LENGTH)
-    status = django_filters.ChoiceFilter(choices=Status.choices)
-    priority = django_filters.ChoiceFilter(choices=Priority.choices)
+    status = _optional_choice_filter(Status.choices)
+    priority = _optional_choice_filter(Priority.choices)
     category = django_filters.CharFilter(max_length=models.MAX_CATEGORY_LENGTH)
 
     class Meta:
@@ -105,8 +129,10 @@ def _provider(request):
     return get_provider(api_key=request.headers.get("X-Gemini-API-Key") or None)
 
 
-def _include_embedding(request) -> bool:
-    return "embedding" in request.query_params.get("include", "").split(",")
+class IncludeQuerySerializer(serializers.Serializer):
+    include = serializers.ChoiceField(
+        choices=["embedding"], required=False, help_text="`embedding` adds the stored vectors."
+    )
 
 
 class TaskViewSet(WorkspaceViewSet):
@@ -119,13 +145,22 @@ class TaskViewSet(WorkspaceViewSet):
     def get_queryset(self):
         return task_list(workspace=self.workspace) if self.workspace else Task.objects.none()
 
+    @extend_schema(
+        parameters=[SearchQuerySerializer, IncludeQuerySerializer, GEMINI_KEY_HEADER],
+        responses=ScoredTaskSerializer(many=True),
+        description="Live tasks, filtered; with `q`, ranked by similarity to it (each with `score`).",
+    )
     def list(self, request):
         queryset = self.filter_queryset(self.get_queryset())
-        search = SearchQuerySerializer(data=request.query_params)
-        search.is_valid(raise_exception=True)
-        if "q" in search.validated_data:
-            return Response(self._search(queryset, **search.validated_data))
-        return Response(tasks_json(queryset, include_embedding=_include_embedding(request)))
+        include_embedding = self._include_embedding()
+        search = self.validated_query(SearchQuerySerializer)
+        query = search.pop("q", "").strip()
+        if query:
+            return Response(self._search(queryset, q=query, **search))
+        return Response(tasks_json(queryset, include_embedding=include_embedding))
+
+    def _include_embedding(self) -> bool:
+        return self.validated_query(IncludeQuerySerializer).get("include") == "embedding"
 
     def _search(self, queryset, *, q: str, limit: int):
         """Rank by similarity to the query's embedding; plain substring match when the provider
@@ -136,6 +171,11 @@ class TaskViewSet(WorkspaceViewSet):
             return tasks_matching_text(queryset, q, limit=limit)
         return tasks_by_similarity(queryset, vectors[0], limit=limit)
 
+    @extend_schema(
+        request=SyncRequestSerializer,
+        responses={200: SyncResponseSerializer},
+        parameters=[GEMINI_KEY_HEADER],
+    )
     @action(detail=False, methods=["post"])
     def sync(self, request):
         """Offline sync: the old exchange without `cursor`, the delta protocol with it."""
@@ -147,12 +187,18 @@ class TaskViewSet(WorkspaceViewSet):
             )
         )
 
+    @extend_schema(
+        parameters=[SimilarQuerySerializer],
+        responses={
+            200: ScoredTaskSerializer(many=True),
+            409: error_response("The task has no embedding yet (pending)."),
+        },
+    )
     @action(detail=True, methods=["get"])
     def similar(self, request, task_id):
         """The k tasks of this workspace nearest to this one by cosine distance, with `score`."""
         task = self.get_object()
-        query = SimilarQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        k = self.validated_query(SimilarQuerySerializer)["k"]
         vector = task_vector(task)
         if vector is None:
             raise ConflictError(
@@ -162,15 +208,24 @@ class TaskViewSet(WorkspaceViewSet):
             tasks_by_similarity(
                 self.get_queryset(),
                 vector,
-                limit=query.validated_data["k"],
+                limit=k,
                 exclude_id=task.pk,
             )
         )
 
+    @extend_schema(parameters=[IncludeQuerySerializer], responses=TaskSerializer)
     def retrieve(self, request, task_id):
         task = self.get_object()
-        return Response(task_instance_json(task, include_embedding=_include_embedding(request)))
+        return Response(task_instance_json(task, include_embedding=self._include_embedding()))
 
+    @extend_schema(
+        request=TaskWriteSerializer,
+        responses={
+            201: TaskSerializer,
+            409: error_response("A task with this id already exists in this workspace."),
+        },
+        parameters=[GEMINI_KEY_HEADER],
+    )
     def create(self, request):
         serializer = TaskWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -179,6 +234,11 @@ class TaskViewSet(WorkspaceViewSet):
         )
         return Response(task_instance_json(task), status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=TaskWriteSerializer(partial=True),
+        responses=TaskSerializer,
+        parameters=[GEMINI_KEY_HEADER],
+    )
     def partial_update(self, request, task_id):
         task = self.get_object()
         serializer = TaskWriteSerializer(data=request.data, partial=True)
@@ -194,11 +254,13 @@ class TaskViewSet(WorkspaceViewSet):
     # The PWA sends only the changed fields with PUT, so PUT is a partial update too.
     update = partial_update
 
+    @extend_schema(responses={200: TaskDeletedSerializer})
     def destroy(self, request, task_id):
         task = self.get_object()
         deleted_edges = task_delete(workspace=self.workspace, task=task)
         return Response({"deleted": True, "id": task_id, "deleted_edges": deleted_edges})
 
+    @extend_schema(responses={200: TaskDeletedSerializer})
     @action(detail=True, methods=["delete"])
     def cascade(self, request, task_id):
         """Same as DELETE on the task (its edges always go with it); kept for the existing PWA."""

@@ -28,6 +28,13 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
             return queryset.none()
         return queryset.filter(workspace=self.workspace)
 
+    def validated_query(self, serializer_class) -> dict:
+        """The query string checked by a serializer, as plain values: `?k=` is an invalid k, not
+        an absent one (DRF's form handling would drop it silently)."""
+        serializer = serializer_class(data=self.request.query_params.dict())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     def get_object(self):
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
         obj = self.get_queryset().filter(**{self.lookup_field: lookup}).first()

@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "workspaces",
     "tasks",
     "graph",
@@ -43,6 +45,7 @@ MIDDLEWARE = [
     "linkdo.middleware.DatabaseUnavailableMiddleware",
     "linkdo.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,6 +94,18 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The admin's and Swagger UI's assets are served by the app itself (WhiteNoise): no CDN, no
+# separate web server. Tests and development read them from the apps; production from STATIC_ROOT,
+# filled by `collectstatic` (in the Dockerfile).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Request bodies: DATA_UPLOAD_MAX_MEMORY_SIZE covers forms; BodySizeLimitMiddleware covers JSON.
 LINKDO_MAX_BODY_BYTES = env_int("LINKDO_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024)
@@ -139,6 +154,26 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "linkdo.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "linkdo.openapi.LinkDoAutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LinkDo API",
+    "DESCRIPTION": (
+        "Tasks on a 2D map, linked by edges, with offline sync. Every /api/ call carries "
+        "X-Workspace-ID, the browser's own data space."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "tasks.models.Status",
+        "PriorityEnum": "tasks.models.Priority",
+        "SyncItemStatusEnum": "tasks.openapi.SYNC_STATUSES",
+    },
 }
 
 LOGGING = {

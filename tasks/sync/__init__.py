@@ -55,7 +55,7 @@ def sync_exchange(*, workspace: Workspace, payload, provider: AIProvider) -> dic
         )
     delta = "cursor" in payload
     cursor = decode_cursor(payload["cursor"]) if delta else None
-    limit = _limit(payload) if delta else None
+    limit = _limit(payload)  # checked in both modes: a bad value is a mistake either way
     prepared = prepare_push(
         workspace=workspace, raw_tasks=raw_tasks, raw_edges=raw_edges, provider=provider
     )

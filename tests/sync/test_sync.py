@@ -208,6 +208,8 @@ def test_bad_cursor_or_limit_is_400_and_applies_nothing(client_a):
         {"cursor": "not-a-cursor"},
         {"cursor": None, "limit": 0},
         {"cursor": None, "limit": 5000},
+        {"limit": 0},  # found by the schema fuzzer: the old exchange ignored a bad limit
+        {"limit": "ten"},
     ]:
         body["tasks"] = [{"id": "x", "title": "X"}]
         response = client_a.post("/api/tasks/sync", body)

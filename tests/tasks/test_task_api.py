@@ -128,6 +128,21 @@ def test_list_is_in_creation_order_and_filters(client_a, ws_a):
     assert ids(client_a.get("/api/tasks?status=done")) == ["a"]
     assert ids(client_a.get("/api/tasks?category=job")) == ["b"]
     assert ids(client_a.get("/api/tasks?tag=nothing")) == []
+    # Empty values are a form's "any": no filter, no search (unranked, no score).
+    assert ids(client_a.get("/api/tasks?status=&priority=&q=")) == ["a", "b", "c"]
+    assert "score" not in client_a.get("/api/tasks?q=%20%20").json()[0]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["include=vectors", "limit=0&q=x", "q=x&limit=", "q=" + "x" * 501],
+)
+def test_bad_query_parameters_are_400(client_a, query):
+    # Found by the schema fuzzer: unknown `include` values and empty numbers were ignored.
+    response = client_a.get(f"/api/tasks?{query}")
+    assert response.status_code == 400
+    field = query.split("=")[0] if "limit" not in query else "limit"
+    assert field in response.json()
 
 
 def test_bad_filter_value_is_400(client_a):

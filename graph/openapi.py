@@ -1,0 +1,64 @@
+"""Response bodies of the edge and graph API, for the OpenAPI schema only."""
+
+from rest_framework import serializers
+
+from tasks.openapi import TaskSerializer
+
+
+class EdgeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    workspace_id = serializers.CharField()
+    source = serializers.CharField()
+    target = serializers.CharField()
+    weight = serializers.FloatField()
+    origin = serializers.ChoiceField(choices=["auto", "manual"])
+
+
+class EdgeDeletedSerializer(serializers.Serializer):
+    deleted = serializers.BooleanField()
+    id = serializers.CharField()
+
+
+class EdgePairDeletedSerializer(serializers.Serializer):
+    deleted = serializers.BooleanField()
+    source = serializers.CharField()
+    target = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class GraphTaskSerializer(TaskSerializer):
+    description = serializers.CharField(allow_blank=True, required=False)
+
+
+class GraphSerializer(serializers.Serializer):
+    tasks = GraphTaskSerializer(
+        many=True, help_text="`description` is left out with fields=compact."
+    )
+    edges = EdgeSerializer(many=True)
+
+
+class PositionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+    cluster = serializers.IntegerField(allow_null=True)
+
+
+class ClusterSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    size = serializers.IntegerField()
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+
+
+class ArrangementSerializer(serializers.Serializer):
+    positions = PositionSerializer(many=True)
+    clusters = ClusterSerializer(many=True)
+
+
+class SuggestedEdgeSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    target = serializers.CharField()
+    score = serializers.FloatField(help_text="Cosine similarity of the two tasks.")

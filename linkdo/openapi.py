@@ -1,0 +1,109 @@
+"""OpenAPI schema generation (drf-spectacular): the workspace header and every error on every path.
+
+Views answer with JSON shaped by selectors, so the response bodies are described by
+documentation serializers in each app's `openapi.py`; this module adds what all /api/ paths share.
+"""
+
+import re
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+WORKSPACE_HEADER = OpenApiParameter(
+    name="X-Workspace-ID",
+    type={"type": "string", "minLength": 1, "maxLength": 128},
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "The data space of this browser. Every row read or written belongs to it; an unknown id "
+        "is a new, empty workspace. 1 to 128 printable characters."
+    ),
+)
+GEMINI_KEY_HEADER = OpenApiParameter(
+    name="X-Gemini-API-Key",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Optional: the caller's own Gemini key for this request only (never stored or logged).",
+)
+RETRY_AFTER = OpenApiParameter(
+    name="Retry-After",
+    type=OpenApiTypes.INT,
+    location=OpenApiParameter.HEADER,
+    response=["429", "503"],
+    description="Seconds to wait before trying again.",
+)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="A sentence saying what went wrong and what to do.")
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """`{"detail": ...}` or DRF field errors: `{"<field>": ["<sentence>", ...], ...}`."""
+
+    detail = serializers.CharField(required=False)
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """A `{"detail": ...}` answer with what it means for this operation."""
+    return OpenApiResponse(response=ErrorSerializer, description=description)
+
+
+ERRORS_EVERYWHERE = {
+    "400": (
+        "The request is invalid; the body says which field or header.",
+        ValidationErrorSerializer,
+    ),
+    "429": ("Too many requests from this workspace or address; see Retry-After.", ErrorSerializer),
+    "503": ("The database is unavailable; try again after Retry-After seconds.", ErrorSerializer),
+}
+ERRORS_WITH_BODY = {
+    "413": ("The body is larger than the limit; nothing was stored.", ErrorSerializer),
+    "415": ("The body must be JSON (Content-Type: application/json).", ErrorSerializer),
+}
+ERROR_NOT_FOUND = {"404": ("No such object in this workspace.", ErrorSerializer)}
+
+
+class LinkDoAutoSchema(AutoSchema):
+    """Adds the X-Workspace-ID header and the error answers shared by every /api/ operation."""
+
+    def _is_api(self) -> bool:
+        return self.path.startswith("/api/")
+
+    def get_description(self):
+        """The handler's own docstring only; the base viewset's docstring is for developers."""
+        handler = getattr(
+            self.view, getattr(self.view, "action", None) or self.method.lower(), None
+        )
+        return get_doc(handler) if handler else ""
+
+    def _is_list_view(self, serializer=None):
+        # GET /api/graph is a viewset's `list` route that answers with one object.
+        action = getattr(self.view, "action", None)
+        if action == "list" and getattr(self.view, "list_answers_one_object", False):
+            return False
+        return super()._is_list_view(serializer)
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        return [WORKSPACE_HEADER, RETRY_AFTER, *parameters] if self._is_api() else parameters
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response" or not self._is_api():
+            return responses
+        errors = dict(ERRORS_EVERYWHERE)
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors.update(ERRORS_WITH_BODY)
+        if re.search(r"{\w+}", self.path):
+            errors.update(ERROR_NOT_FOUND)
+        for code, (description, serializer) in errors.items():
+            if code not in responses:
+                response = OpenApiResponse(response=serializer, description=description)
+                responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses

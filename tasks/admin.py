@@ -1,0 +1,65 @@
+from django.contrib import admin
+
+from tasks.models import Embedding, Task
+from workspaces.admin import ReadOnlyAdmin
+
+VECTOR_PREVIEW = 8
+
+
+class EmbeddingStateFilter(admin.SimpleListFilter):
+    title = "embedding"
+    parameter_name = "embedding"
+
+    def lookups(self, request, model_admin):
+        return (("pending", "pending"), ("ready", "ready"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("pending", "ready"):
+            return queryset.filter(embedding_hash__isnull=self.value() == "pending")
+        return queryset
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return (("no", "live"), ("yes", "tombstones"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(deleted_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Task)
+class TaskAdmin(ReadOnlyAdmin):
+    list_display = (
+        "client_id", "title", "workspace", "status", "priority", "category", "embedding_state",
+        "updated_at",
+    )  # fmt: skip
+    list_filter = ("status", "priority", "category", EmbeddingStateFilter, DeletedFilter)
+    search_fields = ("title", "client_id")
+    list_select_related = ("workspace",)
+    show_full_result_count = False
+    exclude = ("field_versions",)
+    readonly_fields = ("vector",)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Title and id by substring, tags by exact tag (`tags` is an array)."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            results |= queryset.filter(tags__contains=[search_term.strip()])
+        return results, may_have_duplicates
+
+    @admin.display(description="embedding")
+    def embedding_state(self, obj):
+        return "pending" if obj.embedding_hash is None else "ready"
+
+    @admin.display(description="vector (read-only)")
+    def vector(self, obj):
+        vector = Embedding.objects.filter(task=obj).values_list("vector", flat=True).first()
+        if vector is None:
+            return "none stored"
+        head = ", ".join(f"{v:.4f}" for v in list(vector)[:VECTOR_PREVIEW])
+        return f"{len(vector)} dimensions: [{head}, …]"
