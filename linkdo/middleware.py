@@ -40,3 +40,18 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, OperationalError | InterfaceError):
             return database_unavailable_response()
         return None
+
+
+class HealthCheckMiddleware:
+    """Serve /health before the host check and the HTTPS redirect: probes call it by pod address
+    over plain HTTP, and it shows no data."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path in ("/health", "/health/"):
+            from linkdo.health import health
+
+            return health(request)
+        return self.get_response(request)

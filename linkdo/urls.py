@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from graph.api import EdgeViewSet, GraphViewSet
 from linkdo.health import health
+from linkdo.observability import metrics
 from tags.api import TagViewSet
 from tasks.api import TaskViewSet
 
@@ -26,6 +27,7 @@ router.register("graph", GraphViewSet, basename="graph")
 
 urlpatterns = [
     re_path(r"^health/?$", health, name="health"),
+    re_path(r"^metrics/?$", metrics, name="metrics"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include(router.urls)),

@@ -38,6 +38,13 @@ def local_ai(settings):
     reset_providers()
 
 
+@pytest.fixture(autouse=True)
+def no_throttling(settings):
+    """The suite sends thousands of requests from one address; throttling tests turn it on."""
+    settings.LINKDO_THROTTLE_WORKSPACE = None
+    settings.LINKDO_THROTTLE_IP = None
+
+
 @pytest.fixture(scope="session")
 def fake_gemini_server():
     from linkdo.ai.fake_gemini import FakeGemini

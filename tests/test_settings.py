@@ -16,6 +16,11 @@ UNREACHABLE = "postgresql://postgres@%2Fnonexistent%2Flinkdo-socket/linkdo"
         ({"DJANGO_DEBUG": "true", "LINKDO_EMBEDDING_DIM": "many"}, "LINKDO_EMBEDDING_DIM must be"),
         ({"DJANGO_DEBUG": "true", "LINKDO_EMBEDDING_DIM": "1"}, "between 2 and 16000"),
         ({"DJANGO_DEBUG": "true", "PORT": "70000"}, "PORT must be between"),
+        ({"DJANGO_DEBUG": "true", "LINKDO_THROTTLE_IP": "fast"}, "LINKDO_THROTTLE_IP must look"),
+        (
+            {"DJANGO_DEBUG": "true", "LINKDO_METRICS_ALLOWED_NETWORKS": "10.0.0.0/8,intranet"},
+            "LINKDO_METRICS_ALLOWED_NETWORKS must be",
+        ),
     ],
 )
 def test_bad_configuration_stops_with_a_clear_message(env, message):

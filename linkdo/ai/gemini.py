@@ -6,7 +6,6 @@ retry delay, so each call here gets the time left before the deadline as its tim
 """
 
 import json
-import logging
 import re
 import time
 
@@ -16,8 +15,7 @@ from google.genai import errors, types
 
 from linkdo.ai.base import ProviderError
 from linkdo.ai.vectors import l2_normalise
-
-logger = logging.getLogger("linkdo.ai")
+from linkdo.observability import record_provider_call
 
 EMBED_BATCH = 100  # texts per batchEmbedContents request (the API's limit)
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -83,7 +81,7 @@ class GeminiProvider:
                     attempt += 1
                     time.sleep(delay)
                     continue
-                self._log(kind, items, started, f"http {exc.code}")
+                self._log(kind, items, started, f"http_{exc.code}")
                 raise ProviderError(f"Gemini {kind} failed with HTTP {exc.code}") from None
             except ProviderError:
                 self._log(kind, items, started, "malformed")
@@ -94,11 +92,7 @@ class GeminiProvider:
 
     @staticmethod
     def _log(kind: str, items: int, started: float, outcome: str) -> None:
-        duration_ms = round((time.monotonic() - started) * 1000)
-        logger.info(
-            "provider_call provider=gemini kind=%s items=%d duration_ms=%d outcome=%s",
-            kind, items, duration_ms, outcome,
-        )  # fmt: skip
+        record_provider_call("gemini", kind, items, started, outcome)
 
     def embed(self, texts: list[str], *, deadline_s: float) -> np.ndarray:
         deadline = time.monotonic() + deadline_s

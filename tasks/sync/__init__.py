@@ -14,6 +14,7 @@ from graph.selectors import edge_list, edges_json
 from linkdo.ai import AIProvider
 from linkdo.errors import ApplicationError
 from linkdo.jsonshape import iso_datetime
+from linkdo.observability import record_sync_results
 from tasks.selectors import task_list, tasks_json
 from tasks.sync.pull import decode_cursor, pull_changes
 from tasks.sync.push import apply_push, prepare_push
@@ -76,5 +77,6 @@ def sync_exchange(*, workspace: Workspace, payload, provider: AIProvider) -> dic
         else:
             body["tasks"] = tasks_json(task_list(workspace=workspace))
             body["edges"] = edges_json(edge_list(workspace=workspace))
+    record_sync_results(outcome.results)
     body["synced_at"] = iso_datetime(timezone.now())
     return body

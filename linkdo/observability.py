@@ -1,0 +1,157 @@
+"""Structured logs and Prometheus metrics: one line per request and per provider call.
+
+Lines are logfmt (`event key=value ...`); values with spaces, quotes or control characters are
+JSON-quoted, so a path or an error text cannot forge a second line or a field.
+"""
+
+import ipaddress
+import logging
+import os
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+logger = logging.getLogger("linkdo.requests")
+provider_logger = logging.getLogger("linkdo.ai")
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_.:/@+-]*$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+PROVIDER_CALLS = Counter(
+    "linkdo_provider_calls_total",
+    "Calls to the AI provider by kind (embed, tags) and outcome (ok or the failure).",
+    ["provider", "kind", "outcome"],
+)
+PROVIDER_ITEMS = Counter(
+    "linkdo_provider_items_total", "Texts sent to the AI provider.", ["provider", "kind"]
+)
+PROVIDER_SECONDS = Histogram(
+    "linkdo_provider_call_seconds", "Duration of AI provider calls.", ["provider", "kind"]
+)
+SYNC_ITEMS = Counter(
+    "linkdo_sync_items_total", "Pushed sync items by kind and result status.", ["kind", "status"]
+)
+
+
+def logfmt(event: str, **fields) -> str:
+    parts = [event]
+    for key, value in fields.items():
+        text = "" if value is None else str(value)
+        if not _PLAIN.match(text) or not text:
+            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            text = text.encode("unicode_escape").decode("ascii").replace('\\\\"', '\\"')
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+def record_provider_call(provider: str, kind: str, items: int, started: float, outcome: str):
+    """Log and count one provider call; `outcome` is "ok" or what went wrong (never a key)."""
+    seconds = time.monotonic() - started
+    PROVIDER_CALLS.labels(provider, kind, outcome).inc()
+    PROVIDER_ITEMS.labels(provider, kind).inc(items)
+    PROVIDER_SECONDS.labels(provider, kind).observe(seconds)
+    provider_logger.info(
+        logfmt(
+            "provider_call",
+            provider=provider,
+            kind=kind,
+            items=items,
+            duration_ms=round(seconds * 1000),
+            outcome=outcome,
+        )
+    )
+
+
+def record_sync_results(results: list[dict]) -> None:
+    for result in results:
+        SYNC_ITEMS.labels(result["kind"], result["status"]).inc()
+
+
+class RequestLogMiddleware:
+    """One line per request: method, path, status, duration, request id, workspace.
+
+    The request id is the caller's X-Request-ID when it is a plain token (a proxy's), else a new
+    one; it is answered in X-Request-ID so a user's report can be found in the logs.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.monotonic()
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        workspace = getattr(request, "workspace", None)
+        logger.info(
+            logfmt(
+                "request",
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                duration_ms=round((time.monotonic() - started) * 1000, 1),
+                request_id=request.request_id,
+                workspace=workspace.pk if workspace is not None else "-",
+            )
+        )
+        return response
+
+
+def metrics_allowed(request) -> bool:
+    """/metrics is for the scraper, not the internet: with LINKDO_METRICS_TOKEN set, a matching
+    bearer token; otherwise a direct (unproxied) request from LINKDO_METRICS_ALLOWED_NETWORKS."""
+    token = settings.LINKDO_METRICS_TOKEN
+    if token:
+        return request.headers.get("Authorization", "") == f"Bearer {token}"
+    if "X-Forwarded-For" in request.headers:  # came through the ingress: public
+        return False
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in network for network in settings.LINKDO_METRICS_ALLOWED_NETWORKS)
+
+
+def _database_gauges() -> bytes:
+    """Gauges read from the database at scrape time (the same for every worker)."""
+    from tasks.models import Task
+
+    registry = CollectorRegistry()
+    pending = Gauge(
+        "linkdo_pending_embeddings",
+        "Live tasks whose current text has no stored embedding yet.",
+        registry=registry,
+    )
+    live = Task.objects.filter(deleted_at__isnull=True)
+    pending.set(live.filter(embedding_hash__isnull=True).count())
+    return generate_latest(registry)
+
+
+def metrics(request):
+    """Prometheus text: this process's (or, under gunicorn, every worker's) counters and the
+    database gauges."""
+    if not metrics_allowed(request):
+        return JsonResponse(
+            {"detail": "Metrics are only served to the configured scraper."}, status=403
+        )
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry) + _database_gauges()
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

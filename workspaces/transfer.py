@@ -1,0 +1,244 @@
+"""Export and import of one workspace as JSON (manage.py export_workspace / import_workspace).
+
+Lossless for what a user owns: task ids, every field, positions and clusters, timestamps, the
+stored vectors with their hashes (so an import re-embeds nothing), edges with weight and origin,
+and the map's basis. Deleted rows are not exported. Importing merges by id and is idempotent: a
+second import of the same file changes no row and takes no change version.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import serializers
+
+from graph.models import Edge, Origin
+from linkdo.errors import ApplicationError
+from linkdo.jsonshape import iso_datetime
+from tasks.api import TaskWriteSerializer
+from tasks.embeddings import embeddings_store_many
+from tasks.models import Embedding, Task
+from tasks.selectors import TASK_FIELDS as TASK_JSON_FIELDS
+from tasks.selectors import task_json
+from tasks.services import model_fields
+from workspaces.models import Workspace
+from workspaces.services import workspace_begin_change, workspace_id_problem, workspace_touch
+
+FORMAT, FORMAT_VERSION = "linkdo-workspace", 1
+TASK_FIELDS = ("client_id", "title", "description", "priority", "status", "category", "tags",
+               "due_date", "due_date_has_time", "x", "y", "cluster")  # fmt: skip
+LAYOUT_FIELDS = ("layout_mean", "layout_wx", "layout_wy", "layout_bx", "layout_by",
+                 "layout_clusters", "arranged_at")  # fmt: skip
+
+
+def _vector(value):
+    return None if value is None else [float(v) for v in value]
+
+
+def workspace_export(*, workspace: Workspace) -> dict:
+    """The workspace's live tasks and edges, its map basis and the tasks' vectors."""
+    vectors = dict(Embedding.objects.filter(workspace=workspace).values_list("task_id", "vector"))
+    tasks = []
+    for task in Task.objects.filter(workspace=workspace, deleted_at__isnull=True).order_by("id"):
+        data = task_json(tuple(getattr(task, name) for name in TASK_JSON_FIELDS))
+        data.pop("workspace_id")
+        data["embedding_hash"] = task.embedding_hash
+        data["embedding"] = _vector(vectors.get(task.pk)) if task.embedding_hash else None
+        tasks.append(data)
+    edges = [
+        {"source": source, "target": target, "weight": weight, "origin": origin}
+        for source, target, weight, origin in Edge.objects.filter(
+            workspace=workspace, deleted_at__isnull=True
+        )
+        .order_by("id")
+        .values_list("source__client_id", "target__client_id", "weight", "origin")
+    ]
+    layout = {name: getattr(workspace, name) for name in LAYOUT_FIELDS}
+    for name in ("layout_mean", "layout_wx", "layout_wy"):
+        layout[name] = _vector(layout[name])
+    layout["arranged_at"] = layout["arranged_at"] and iso_datetime(layout["arranged_at"])
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "workspace": workspace.pk,
+        "exported_at": iso_datetime(timezone.now()),
+        "layout": layout,
+        "tasks": tasks,
+        "edges": edges,
+    }
+
+
+class _ImportedTask(TaskWriteSerializer):
+    """A task of an export: the API's validation plus what only an export carries."""
+
+    echoed_fields = TaskWriteSerializer.echoed_fields - {
+        "cluster",
+        "created_at",
+        "updated_at",
+        "embedding",
+    }
+    cluster = serializers.IntegerField(min_value=0, max_value=32767, allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    embedding_hash = serializers.CharField(max_length=64, allow_null=True, default=None)
+    embedding = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, required=False, default=None
+    )
+
+
+class _ImportedEdge(serializers.Serializer):
+    source = serializers.CharField()
+    target = serializers.CharField()
+    weight = serializers.FloatField(min_value=0.0, max_value=1.0)
+    origin = serializers.ChoiceField(choices=Origin.choices)
+
+
+def _validated(serializer_class, items, kind: str) -> list[dict]:
+    if not isinstance(items, list):
+        raise ApplicationError(f"'{kind}s' must be a list.")
+    result = []
+    for index, item in enumerate(items):
+        serializer = serializer_class(data=item)
+        if not serializer.is_valid():
+            raise ApplicationError(f"{kind} #{index}: {serializer.errors}. Nothing was imported.")
+        result.append(serializer.validated_data)
+    return result
+
+
+def _check_document(document) -> None:
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ApplicationError(f"This is not a LinkDo workspace export (format {FORMAT!r}).")
+    if document.get("version") != FORMAT_VERSION:
+        raise ApplicationError(f"Export format version {document.get('version')!r} is unknown.")
+
+
+def workspace_import(*, document: dict, workspace_id: str | None = None, dim: int) -> dict:
+    """Merge an export into a workspace (its own, or `workspace_id`); all or nothing.
+
+    Returns counts: tasks created/updated/unchanged, edges created/updated/unchanged.
+    """
+    _check_document(document)
+    target = workspace_id or document.get("workspace")
+    if problem := workspace_id_problem(target if isinstance(target, str) else None):
+        raise ApplicationError(problem.replace("The X-Workspace-ID header", "The workspace id"))
+    tasks = _validated(_ImportedTask, document.get("tasks", []), "task")
+    edges = _validated(_ImportedEdge, document.get("edges", []), "edge")
+    ids = [t["id"] for t in tasks]
+    if len(set(ids)) != len(ids):
+        raise ApplicationError("The export names a task id twice. Nothing was imported.")
+    for t in tasks:
+        if t["embedding"] is not None and len(t["embedding"]) != dim:
+            raise ApplicationError(
+                f"Task {t['id']!r} has a {len(t['embedding'])}-dimension vector; this server "
+                f"stores {dim}. Nothing was imported."
+            )
+    with transaction.atomic():
+        workspace = workspace_touch(workspace_id=target)
+        version = workspace_begin_change(workspace=workspace)
+        task_counts, pks = _import_tasks(workspace, tasks, version)
+        edge_counts = _import_edges(workspace, edges, pks, version)
+        layout_changed = _import_layout(workspace, document.get("layout") or {}, dim)
+        changes = sum(c["created"] + c["updated"] for c in (task_counts, edge_counts))
+        if not changes and not layout_changed:
+            transaction.set_rollback(True)  # nothing changed: not even the change version
+    return {"workspace": workspace.pk, "tasks": task_counts, "edges": edge_counts}
+
+
+def _import_tasks(workspace, tasks, version) -> tuple[dict, dict[str, int]]:
+    existing = {t.client_id: t for t in Task.objects.filter(workspace=workspace)}
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    new, changed, vectors = [], [], {}
+    for data in tasks:
+        fields = model_fields({k: v for k, v in data.items() if k != "embedding"})
+        vector = data["embedding"]
+        if vector is None:
+            fields["embedding_hash"] = None  # pending: `reembed --pending` fills it
+        row = existing.get(fields["client_id"])
+        if row is None:
+            row = Task(workspace=workspace, version=version, field_versions={}, **fields)
+            new.append((row, vector))
+            counts["created"] += 1
+            continue
+        diff = [name for name, value in fields.items() if getattr(row, name) != value]
+        if row.deleted_at is not None:
+            diff.append("deleted_at")
+            row.deleted_at = None
+        if not diff:
+            counts["unchanged"] += 1
+            continue
+        for name in diff:
+            if name != "deleted_at":
+                setattr(row, name, fields[name])
+        row.version = version
+        row.field_versions = {**row.field_versions, **dict.fromkeys(diff, version)}
+        changed.append(row)
+        counts["updated"] += 1
+        if vector is not None and "embedding_hash" in diff:
+            vectors[row.pk] = vector
+    Task.objects.bulk_create([row for row, _ in new])
+    vectors.update({row.pk: vector for row, vector in new if vector is not None})
+    update_fields = [*TASK_FIELDS[1:], "embedding_hash", "created_at", "updated_at", "version",
+                     "field_versions", "deleted_at"]  # fmt: skip
+    Task.objects.bulk_update(changed, update_fields, batch_size=500)
+    embeddings_store_many(workspace_id=workspace.pk, vectors=vectors)
+    pks = dict(Task.objects.filter(workspace=workspace).values_list("client_id", "pk"))
+    return counts, pks
+
+
+def _import_edges(workspace, edges, pks, version) -> dict:
+    existing = {
+        frozenset((e.source_id, e.target_id)): e for e in Edge.objects.filter(workspace=workspace)
+    }
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    new, changed = [], []
+    for data in edges:
+        source, target = pks.get(data["source"]), pks.get(data["target"])
+        if source is None or target is None or source == target:
+            raise ApplicationError(
+                f"Edge {data['source']!r} -> {data['target']!r} does not join two tasks of the "
+                "export. Nothing was imported."
+            )
+        edge = existing.get(frozenset((source, target)))
+        if edge is None:
+            edge = Edge(workspace=workspace, source_id=source, target_id=target,
+                        weight=data["weight"], origin=data["origin"], version=version)  # fmt: skip
+            existing[frozenset((source, target))] = edge
+            new.append(edge)
+            counts["created"] += 1
+        elif (edge.weight, edge.origin, edge.deleted_at) != (data["weight"], data["origin"], None):
+            edge.weight, edge.origin, edge.deleted_at = data["weight"], data["origin"], None
+            edge.version, edge.updated_at = version, timezone.now()
+            changed.append(edge)
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    Edge.objects.bulk_create(new)
+    Edge.objects.bulk_update(
+        changed, ["weight", "origin", "deleted_at", "version", "updated_at"], batch_size=500
+    )
+    return counts
+
+
+def _import_layout(workspace, layout: dict, dim: int) -> bool:
+    """Store the export's map basis; whether it differed from the stored one."""
+    vectors = [layout.get(name) for name in ("layout_mean", "layout_wx", "layout_wy")]
+    if not all(isinstance(v, list) and len(v) == dim for v in vectors):
+        return False  # no basis in the export (never arranged): the next auto-arrange makes one
+    arranged_at = layout.get("arranged_at")
+    fields = {
+        "layout_mean": vectors[0],
+        "layout_wx": vectors[1],
+        "layout_wy": vectors[2],
+        "layout_bx": float(layout.get("layout_bx") or 0.0),
+        "layout_by": float(layout.get("layout_by") or 0.0),
+        "layout_clusters": layout.get("layout_clusters") or [],
+        "arranged_at": datetime.fromisoformat(arranged_at) if arranged_at else None,
+    }
+    stored = Workspace.objects.filter(pk=workspace.pk).values(*fields).get()
+    stored.update(
+        {name: _vector(stored[name]) for name in ("layout_mean", "layout_wx", "layout_wy")}
+    )
+    if stored == fields:
+        return False
+    Workspace.objects.filter(pk=workspace.pk).update(**fields)
+    return True
