@@ -11,7 +11,7 @@ PORT ?= 8000
 export DJANGO_DEBUG ?= true
 export PORT
 
-.PHONY: install run migrate test lint bench db-start db-stop clean
+.PHONY: install run migrate test lint bench fuzz load db-start db-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "LinkDo needs Python 3.11"'
@@ -44,6 +44,14 @@ test: lint
 
 bench: migrate
 	$(BIN)/python -m bench
+
+# Schema fuzzing of a running server (schemathesis, 200 examples per operation, fixed seed).
+fuzz: migrate
+	$(BIN)/python -m bench.fuzz
+
+# Load from a second process against gunicorn: rps, p50/p99, errors, worker memory growth.
+load: migrate
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

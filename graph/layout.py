@@ -14,6 +14,8 @@ from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 SCALE = 40.0  # the old backend's scale, which the PWA's viewport expects
+MAX_STRETCH = 100.0
+MAX_PROJECTED = 1e6  # far beyond any map, well inside the database's coordinate bounds
 UNEMBEDDED_SPACING = 100.0  # "x = i * 100, y = 0" when fewer than two tasks are embedded
 MAX_CLUSTERS = 8
 SILHOUETTE_SAMPLE = 500
@@ -38,7 +40,8 @@ class Basis:
 
     def project(self, embeddings: np.ndarray) -> np.ndarray:
         centred = np.asarray(embeddings, dtype=np.float64) - self.mean
-        return np.column_stack([centred @ self.wx + self.bx, centred @ self.wy + self.by])
+        coords = np.column_stack([centred @ self.wx + self.bx, centred @ self.wy + self.by])
+        return np.clip(coords, -MAX_PROJECTED, MAX_PROJECTED)
 
 
 def fit_layout(embeddings: np.ndarray, previous: Basis | None = None) -> tuple[np.ndarray, Basis]:
@@ -64,7 +67,9 @@ def fit_layout(embeddings: np.ndarray, previous: Basis | None = None) -> tuple[n
             axes = old_axes
     raw = centred @ axes
     std = raw.std(axis=0)
-    std[std == 0] = 1.0
+    # An axis with (almost) no spread, e.g. the second axis of two tasks, is not stretched more than
+    # MAX_STRETCH times the first: dividing by a rounding error put new tasks at 1e16.
+    std = np.maximum(std, max(std.max() / MAX_STRETCH, 1e-9))
     weights = axes / std * SCALE  # (dim, 2)
     coords = raw / std * SCALE
     offset = np.zeros(2)

@@ -6,6 +6,7 @@ documentation serializers in each app's `openapi.py`; this module adds what all 
 
 import re
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
@@ -36,6 +37,21 @@ RETRY_AFTER = OpenApiParameter(
     response=["429", "503"],
     description="Seconds to wait before trying again.",
 )
+
+
+SINGLE_LINE_PATTERN = r"^[^\u0000-\u001f\u007f]*$"
+
+
+class StrictCharFieldExtension(OpenApiSerializerFieldExtension):
+    """Say in the schema that ids, titles and tags refuse control characters."""
+
+    target_class = "linkdo.fields.StrictCharField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if self.target.single_line:
+            schema["pattern"] = SINGLE_LINE_PATTERN
+        return schema
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -196,7 +196,8 @@ class TaskViewSet(WorkspaceViewSet):
     )
     @action(detail=True, methods=["get"])
     def similar(self, request, task_id):
-        """The k tasks of this workspace nearest to this one by cosine distance, with `score`."""
+        """The k tasks of this workspace nearest to this one by cosine distance, with `score`;
+        the list filters (tag, status, priority, category) narrow the candidates."""
         task = self.get_object()
         k = self.validated_query(SimilarQuerySerializer)["k"]
         vector = task_vector(task)
@@ -206,7 +207,7 @@ class TaskViewSet(WorkspaceViewSet):
             )
         return Response(
             tasks_by_similarity(
-                self.get_queryset(),
+                self.filter_queryset(self.get_queryset()),
                 vector,
                 limit=k,
                 exclude_id=task.pk,

@@ -146,3 +146,17 @@ def test_a_clearly_better_plane_is_adopted(rng):
     assert np.abs(weights[2:4]).sum() > 10 * np.abs(weights[:2]).sum()
     total_variance = (np.linalg.norm(coords - coords.mean(axis=0), axis=0) ** 2 / 200).sum()
     assert total_variance == pytest.approx(2 * SCALE**2, rel=1e-6)  # a rotation keeps the total
+
+
+def test_a_degenerate_axis_is_not_stretched_to_infinity():
+    """Found by the isolation property test: with two tasks the second axis has a rounding-error
+    spread, and a new task projected with that basis landed at y = 1.6e16 (a 500 on save)."""
+    rng = np.random.default_rng(3)
+    two = rng.normal(size=(2, 768))
+    two /= np.linalg.norm(two, axis=1, keepdims=True)
+    coords, basis = fit_layout(two)
+    assert np.isfinite(coords).all() and np.abs(coords).max() <= 40.0 + 1e-6
+    newcomer = rng.normal(size=(1, 768))
+    newcomer /= np.linalg.norm(newcomer)
+    placed = basis.project(newcomer)
+    assert np.abs(placed).max() < 40.0 * 100 * 3

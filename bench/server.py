@@ -1,0 +1,90 @@
+"""Start LinkDo under gunicorn on a free loopback port for `make fuzz` and `make load`."""
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Production settings on loopback: no debug pages, no throttling (the runner is the only client),
+# and a Gemini address that refuses at once, so a generated caller key never leaves the machine.
+SERVER_ENV = {
+    "DJANGO_DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "LINKDO_THROTTLE_WORKSPACE": "off",
+    "LINKDO_THROTTLE_IP": "off",
+    "GEMINI_BASE_URL": "http://127.0.0.1:9",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(*, workers: int = 2, **env: str):
+    """Yield (base_url, process); the server is stopped on exit."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        **SERVER_ENV,
+        **env,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+    }
+    binary = str(Path(sys.executable).parent / "gunicorn")
+    process = subprocess.Popen(
+        [binary, "linkdo.wsgi", "--config", "deploy/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process)
+        yield base, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited:\n" + process.stderr.read()[-3000:])
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn did not answer /health within {timeout_s:.0f} s")
+        time.sleep(0.3)
+
+
+def worker_pids(process: subprocess.Popen) -> list[int]:
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
