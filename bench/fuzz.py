@@ -32,7 +32,6 @@ def main() -> int:
             "--header", f"X-Workspace-ID: {workspace}",
             "--max-examples", str(args.max_examples),
             "--seed", str(args.seed),
-            "--generation-deterministic",
             "--checks", "all",
             "--exclude-checks", ",".join(CHECKS_EXCLUDED),
             "--continue-on-failure",

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from linkdo.ai import get_provider
-from linkdo.errors import ConflictError
+from linkdo.errors import ConflictError, NotFoundError
 from linkdo.fields import DueDateField, FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
 from linkdo.openapi import GEMINI_KEY_HEADER, error_response
 from tasks import models
@@ -20,6 +20,7 @@ from tasks.openapi import (
     TaskSerializer,
 )
 from tasks.selectors import (
+    task_by_id_json,
     task_instance_json,
     task_list,
     task_vector,
@@ -216,8 +217,12 @@ class TaskViewSet(WorkspaceViewSet):
 
     @extend_schema(parameters=[IncludeQuerySerializer], responses=TaskSerializer)
     def retrieve(self, request, task_id):
-        task = self.get_object()
-        return Response(task_instance_json(task, include_embedding=self._include_embedding()))
+        if self._include_embedding():
+            return Response(task_instance_json(self.get_object(), include_embedding=True))
+        found = task_by_id_json(workspace=self.workspace, client_id=task_id)
+        if found is None:
+            raise NotFoundError(f"No task with id {task_id!r} in this workspace.")
+        return Response(found)
 
     @extend_schema(
         request=TaskWriteSerializer,

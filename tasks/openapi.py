@@ -80,9 +80,7 @@ class SyncRequestSerializer(serializers.Serializer):
         default=500,
         help_text="Delta protocol: the most changes per page.",
     )
-    last_sync_at = serializers.CharField(
-        required=False, allow_null=True, help_text="Sent by the old PWA; ignored."
-    )
+    last_sync_at = serializers.JSONField(required=False, help_text="Sent by the old PWA; ignored.")
 
 
 class SyncResultSerializer(serializers.Serializer):

@@ -45,6 +45,16 @@ def no_throttling(settings):
     settings.LINKDO_THROTTLE_IP = None
 
 
+@pytest.fixture(autouse=True)
+def forget_seen_workspaces():
+    """Each test's rows are rolled back; the process's memory of seen workspaces must go too."""
+    from workspaces.services import _SEEN_RECENTLY
+
+    _SEEN_RECENTLY.clear()
+    yield
+    _SEEN_RECENTLY.clear()
+
+
 @pytest.fixture(scope="session")
 def fake_gemini_server():
     from linkdo.ai.fake_gemini import FakeGemini

@@ -104,9 +104,11 @@ def attack(attacker: WorkspaceClient, victim_tasks, victim_edge_ids, marker) -> 
     ]
     bodies = []
     for method, path, data in calls:
-        response = getattr(attacker, method)(path, data) if data is not None else getattr(
-            attacker, method
-        )(path)
+        response = (
+            getattr(attacker, method)(path, data)
+            if data is not None
+            else getattr(attacker, method)(path)
+        )
         assert response.status_code < 500, (method, path, response.content)
         bodies.append(response.content)
     out = io.StringIO()

@@ -184,6 +184,11 @@ def test_similar_tasks_are_ranked_and_scoped(client_a, client_b, ws_a, ws_b, sla
     assert pending.status_code == 409 and "pending" in pending.json()["detail"]
     assert client_a.get("/api/tasks/me/similar?k=0").status_code == 400
     assert client_a.get("/api/tasks/me/similar?k=many").status_code == 400
+    # The list filters narrow the candidates (the schema fuzzer found them documented, ignored).
+    Task.objects.filter(client_id="near0").update(status="done")
+    todo = client_a.get("/api/tasks/me/similar?status=todo").json()
+    assert [t["id"] for t in todo] == ["near1", "near2"]
+    assert client_a.get("/api/tasks/me/similar?status=someday").status_code == 400
 
 
 def test_search_ranks_by_meaning_and_keeps_filters(client_a, client_b):

@@ -2,6 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tasks.models import Task
+from tests.conftest import WorkspaceClient
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +79,19 @@ def test_cors_preflight_allows_the_workspace_header(settings):
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == "https://app.example"
     assert "x-workspace-id" in response["Access-Control-Allow-Headers"]
+
+
+def test_a_workspace_seen_recently_costs_no_query(db, django_assert_num_queries):
+    from workspaces.models import Workspace
+    from workspaces.services import _SEEN_RECENTLY
+
+    client = WorkspaceClient("fresh-one")
+    with django_assert_num_queries(3):  # recently seen? no: create it; then the tags
+        assert client.get("/api/tags").status_code == 200
+    assert Workspace.objects.filter(pk="fresh-one").exists()
+    with django_assert_num_queries(1):  # the tags only
+        assert client.get("/api/tags").status_code == 200
+    # After the minute, the next request refreshes last_seen_at again.
+    _SEEN_RECENTLY["fresh-one"] -= 61
+    with django_assert_num_queries(2):
+        assert client.get("/api/tags").status_code == 200
