@@ -28,7 +28,8 @@ def main() -> int:
     st = str(Path(sys.executable).parent / "schemathesis")
     with gunicorn(workers=2) as (base, _):
         command = [
-            st, "run", f"{base}/api/schema/?format=json",
+            st, "--config-file", str(ROOT / "bench" / "schemathesis.toml"),
+            "run", f"{base}/api/schema/?format=json",
             "--header", f"X-Workspace-ID: {workspace}",
             "--max-examples", str(args.max_examples),
             "--seed", str(args.seed),

@@ -8,6 +8,9 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
+# The longest request line gunicorn accepts (its maximum): a search with every filter at its
+# longest, percent-encoded, fits.
+limit_request_line = 8190
 # Load the app (and start or reach the database) once in the master, then fork the workers.
 preload_app = True
 # LinkDo logs one structured line per request itself (linkdo.observability), with a request id.

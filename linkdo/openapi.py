@@ -118,6 +118,9 @@ class LinkDoAutoSchema(AutoSchema):
             errors.update(ERRORS_WITH_BODY)
         if re.search(r"{\w+}", self.path):
             errors.update(ERROR_NOT_FOUND)
+        if self.method == "GET":
+            # gunicorn refuses a request line over its limit (8190 bytes) before LinkDo sees it.
+            responses.setdefault("414", {"description": "The URL is too long."})
         for code, (description, serializer) in errors.items():
             if code not in responses:
                 response = OpenApiResponse(response=serializer, description=description)

@@ -55,8 +55,10 @@ class TaskDeletedSerializer(serializers.Serializer):
 
 
 class SyncRequestSerializer(serializers.Serializer):
+    # Items may be anything: each one is checked on its own, and a bad one is answered as
+    # `rejected` in `results` (the push still succeeds), so the schema does not constrain them.
     tasks = serializers.ListField(
-        child=serializers.DictField(),
+        child=serializers.JSONField(),
         required=False,
         help_text=(
             "Task items: the task fields, plus optional `deleted`, `base_version`, `updated_at`. "
@@ -64,7 +66,7 @@ class SyncRequestSerializer(serializers.Serializer):
         ),
     )
     edges = serializers.ListField(
-        child=serializers.DictField(),
+        child=serializers.JSONField(),
         required=False,
         help_text="Edge items: `source`, `target`, optional `weight`, `deleted`, `base_version`.",
     )
