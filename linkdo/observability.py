@@ -18,11 +18,11 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
 
 logger = logging.getLogger("linkdo.requests")
 provider_logger = logging.getLogger("linkdo.ai")
@@ -126,18 +126,24 @@ def metrics_allowed(request) -> bool:
     return any(address in network for network in settings.LINKDO_METRICS_ALLOWED_NETWORKS)
 
 
-def _database_gauges() -> bytes:
-    """Gauges read from the database at scrape time (the same for every worker)."""
-    from tasks.models import Task
+class _DatabaseCollector:
+    """Gauges read from the database at scrape time, the same for every worker. A metric family,
+    not a Gauge: under gunicorn a Gauge would also be stored per process and reported twice."""
 
+    def collect(self):
+        from tasks.models import Task
+
+        live = Task.objects.filter(deleted_at__isnull=True)
+        yield GaugeMetricFamily(
+            "linkdo_pending_embeddings",
+            "Live tasks whose current text has no stored embedding yet.",
+            value=live.filter(embedding_hash__isnull=True).count(),
+        )
+
+
+def _database_gauges() -> bytes:
     registry = CollectorRegistry()
-    pending = Gauge(
-        "linkdo_pending_embeddings",
-        "Live tasks whose current text has no stored embedding yet.",
-        registry=registry,
-    )
-    live = Task.objects.filter(deleted_at__isnull=True)
-    pending.set(live.filter(embedding_hash__isnull=True).count())
+    registry.register(_DatabaseCollector())
     return generate_latest(registry)
 
 

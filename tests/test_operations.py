@@ -62,6 +62,8 @@ def test_metrics_answer_the_local_scraper_with_linkdo_counters(ws_a, client):
     assert 'linkdo_sync_items_total{kind="task",status="rejected"}' in text
     assert "linkdo_pending_embeddings 0.0" in text
     assert "django_http_requests_total_by_method_total" in text
+    types = [line for line in text.splitlines() if line.startswith("# TYPE")]
+    assert len(types) == len(set(types))  # each family once, or Prometheus drops the scrape
 
 
 @pytest.mark.parametrize(
