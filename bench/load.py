@@ -1,9 +1,10 @@
 """`make load`: gunicorn (2 workers) driven from this second process on loopback.
 
 Phases: seed 4 workspaces of 200 tasks; warm up; a mixed run (graph reads, creates, updates,
-syncs) for --seconds; then GET /api/tasks/{id} against a trivial Django view on the same server.
+syncs) for --seconds; then GET /api/tasks/{id} and a trivial Django view on the same server, in
+interleaved slices.
 Reports requests per second, p50/p99 latency, errors (goal 0), the workers' memory growth over the
-mixed run (goal < 10 %) and the GET task / trivial view throughput ratio (goal >= 0.5).
+mixed run, at rest (goal < 10 %) and the GET task / trivial view throughput ratio (goal >= 0.5).
 
     python -m bench.load [--seconds 30] [--connections 8]
 """
@@ -21,6 +22,7 @@ from bench.server import gunicorn, rss_bytes, worker_pids
 
 WORKSPACES = [f"load-{uuid.uuid4().hex[:8]}-{i}" for i in range(4)]
 TASKS_PER_WORKSPACE = 200
+ROUNDS, SLICE_S = 6, 2.0
 TAGS = ["home", "work", "garden", "travel", "health", "money", "study", "music"]
 
 
@@ -120,9 +122,15 @@ def drive(
     return results
 
 
-def _sample_rss(workers: list[int], samples: list[int], done: threading.Event) -> None:
-    while not done.wait(0.25):
+def _quiet_rss(workers: list[int]) -> float:
+    """The workers' RSS with no request in flight (a big answer being built would swing one
+    sample by 20 %): the median of five samples a quarter second apart, after a second of rest."""
+    time.sleep(1.0)
+    samples = []
+    for _ in range(5):
         samples.append(sum(rss_bytes(pid) for pid in workers))
+        time.sleep(0.25)
+    return statistics.median(samples)
 
 
 def summarise(name: str, results, seconds: float) -> dict:
@@ -142,40 +150,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--warmup", type=float, default=15)
+    parser.add_argument("--warmup", type=float, default=20)
     args = parser.parse_args()
     with gunicorn(workers=2, DJANGO_SETTINGS_MODULE="bench.load_settings") as (base, server):
         seed(base)
         # Warm-up with the same mix: imports, caches, connections and the allocator's arenas.
         drive(base, args.warmup, args.connections, mixed_request)
         workers = worker_pids(server)
-        samples, sampling = [], threading.Event()
-        sampler = threading.Thread(target=_sample_rss, args=(workers, samples, sampling))
-        sampler.start()
+        rss_before = _quiet_rss(workers)
         mixed = drive(base, args.seconds, args.connections, mixed_request)
-        sampling.set()
-        sampler.join()
-        # A leak shows as a rise from the first fifth of the run to the last; single samples
-        # swing with each big response, so each end is a median.
-        fifth = max(1, len(samples) // 5)
-        rss_before = statistics.median(samples[:fifth])
-        rss_after = statistics.median(samples[-fifth:])
+        rss_after = _quiet_rss(workers)
         rows = [summarise("mixed", mixed, args.seconds)]
         for kind in ("graph", "create", "update", "sync"):
             subset = [r for r in mixed if r[0] == kind]
             rows.append(summarise(f"  {kind}", subset, args.seconds))
         task_path = f"/api/tasks/seed-{TASKS_PER_WORKSPACE // 2}"
         ws = WORKSPACES[0]
-        get_task = drive(
-            base, 10, args.connections, lambda c, r: ("get", *c.call("GET", task_path, ws))
-        )
-        trivial = drive(
-            base,
-            10,
-            args.connections,
-            lambda c, r: ("trivial", *c.call("GET", "/bench/trivial")),
-        )
-        rows += [summarise("GET task", get_task, 10), summarise("trivial view", trivial, 10)]
+        get_task, trivial = [], []
+        # Interleaved 2 s slices, so both see the same machine (client and server share 2 cores).
+        for _ in range(ROUNDS):
+            get_task += drive(
+                base, SLICE_S, args.connections, lambda c, r: ("get", *c.call("GET", task_path, ws))
+            )
+            trivial += drive(
+                base,
+                SLICE_S,
+                args.connections,
+                lambda c, r: ("trivial", *c.call("GET", "/bench/trivial")),
+            )
+        seconds = ROUNDS * SLICE_S
+        rows += [
+            summarise("GET task", get_task, seconds),
+            summarise("trivial view", trivial, seconds),
+        ]
     print(f"{'run':<14}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for row in rows:
         print(
@@ -184,7 +191,7 @@ def main() -> None:
     growth = (rss_after - rss_before) / rss_before
     ratio = rows[-2]["rps"] / rows[-1]["rps"]
     print(
-        f"\nworker RSS (2 workers, median of first/last fifth) {rss_before / 2**20:.0f} MiB -> {rss_after / 2**20:.0f} MiB: growth {growth:+.1%} (goal < 10 %)"
+        f"\nworker RSS (2 workers, at rest before/after the mixed run) {rss_before / 2**20:.0f} MiB -> {rss_after / 2**20:.0f} MiB: growth {growth:+.1%} (goal < 10 %)"
     )
     print(f"GET task / trivial view throughput: {ratio:.2f} (goal >= 0.5)")
     print(f"errors in the mixed run: {rows[0]['errors']} (goal 0)")

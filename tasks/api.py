@@ -161,6 +161,8 @@ class TaskViewSet(WorkspaceViewSet):
         return Response(tasks_json(queryset, include_embedding=include_embedding))
 
     def _include_embedding(self) -> bool:
+        if "include" not in self.request.query_params:  # the common case, on the hottest reads
+            return False
         return self.validated_query(IncludeQuerySerializer).get("include") == "embedding"
 
     def _search(self, queryset, *, q: str, limit: int):
