@@ -3,6 +3,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
 from linkdo.errors import database_unavailable_response
+from linkdo.health import health
 
 
 class BodySizeLimitMiddleware:
@@ -51,7 +52,5 @@ class HealthCheckMiddleware:
 
     def __call__(self, request):
         if request.path in ("/health", "/health/"):
-            from linkdo.health import health
-
             return health(request)
         return self.get_response(request)

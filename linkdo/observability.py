@@ -5,6 +5,7 @@ JSON-quoted, so a path or an error text cannot forge a second line or a field.
 """
 
 import ipaddress
+import json
 import logging
 import os
 import re
@@ -50,9 +51,8 @@ def logfmt(event: str, **fields) -> str:
     parts = [event]
     for key, value in fields.items():
         text = "" if value is None else str(value)
-        if not _PLAIN.match(text) or not text:
-            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            text = text.encode("unicode_escape").decode("ascii").replace('\\\\"', '\\"')
+        if not text or not _PLAIN.match(text):
+            text = json.dumps(text)  # quotes, backslashes, newlines and control characters escaped
         parts.append(f"{key}={text}")
     return " ".join(parts)
 

@@ -4,7 +4,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from graph.api import EdgeViewSet, GraphViewSet
-from linkdo.health import health
 from linkdo.observability import metrics
 from tags.api import TagViewSet
 from tasks.api import TaskViewSet
@@ -26,7 +25,6 @@ router.register("tags", TagViewSet, basename="tag")
 router.register("graph", GraphViewSet, basename="graph")
 
 urlpatterns = [
-    re_path(r"^health/?$", health, name="health"),
     re_path(r"^metrics/?$", metrics, name="metrics"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from linkdo.ai import get_provider
-from linkdo.errors import ConflictError, NotFoundError
+from linkdo.errors import ConflictError
 from linkdo.fields import DueDateField, FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
 from linkdo.openapi import GEMINI_KEY_HEADER, error_response
 from tasks import models
@@ -223,7 +223,7 @@ class TaskViewSet(WorkspaceViewSet):
             return Response(task_instance_json(self.get_object(), include_embedding=True))
         found = task_by_id_json(workspace=self.workspace, client_id=task_id)
         if found is None:
-            raise NotFoundError(f"No task with id {task_id!r} in this workspace.")
+            raise self.not_found(task_id)
         return Response(found)
 
     @extend_schema(

@@ -39,5 +39,8 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
         obj = self.get_queryset().filter(**{self.lookup_field: lookup}).first()
         if obj is None:
-            raise NotFoundError(f"No {self.not_found_noun} with id {lookup!r} in this workspace.")
+            raise self.not_found(lookup)
         return obj
+
+    def not_found(self, lookup) -> NotFoundError:
+        return NotFoundError(f"No {self.not_found_noun} with id {lookup!r} in this workspace.")

@@ -1,6 +1,6 @@
 import time
 
-from django.db import connection
+from django.db import connection, transaction
 
 from workspaces.models import Workspace
 
@@ -44,13 +44,19 @@ def workspace_touch(*, workspace_id: str) -> Workspace:
     now = time.monotonic()
     if now - _SEEN_RECENTLY.get(workspace_id, -_SEEN_TTL_S) >= _SEEN_TTL_S:
         _workspace_upsert(workspace_id)
-        if len(_SEEN_RECENTLY) >= _SEEN_MAX:
-            _SEEN_RECENTLY.clear()
-        _SEEN_RECENTLY[workspace_id] = now
+        # Only a committed row may be remembered: an import that rolls back takes its new
+        # workspace with it. (Outside a transaction this runs at once.)
+        transaction.on_commit(lambda: _remember(workspace_id, now))
     workspace = Workspace(id=workspace_id)
     workspace._state.adding = False
     workspace._state.db = "default"
     return workspace
+
+
+def _remember(workspace_id: str, seen_at: float) -> None:
+    if len(_SEEN_RECENTLY) >= _SEEN_MAX:
+        _SEEN_RECENTLY.clear()
+    _SEEN_RECENTLY[workspace_id] = seen_at
 
 
 def _workspace_upsert(workspace_id: str) -> None:

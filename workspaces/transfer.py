@@ -18,14 +18,13 @@ from linkdo.jsonshape import iso_datetime
 from tasks.api import TaskWriteSerializer
 from tasks.embeddings import embeddings_store_many
 from tasks.models import Embedding, Task
-from tasks.selectors import TASK_FIELDS as TASK_JSON_FIELDS
-from tasks.selectors import task_json
+from tasks.selectors import TASK_FIELDS, task_json
 from tasks.services import model_fields
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change, workspace_id_problem, workspace_touch
 
 FORMAT, FORMAT_VERSION = "linkdo-workspace", 1
-TASK_FIELDS = ("client_id", "title", "description", "priority", "status", "category", "tags",
+STORED_FIELDS = ("client_id", "title", "description", "priority", "status", "category", "tags",
                "due_date", "due_date_has_time", "x", "y", "cluster")  # fmt: skip
 LAYOUT_FIELDS = ("layout_mean", "layout_wx", "layout_wy", "layout_bx", "layout_by",
                  "layout_clusters", "arranged_at")  # fmt: skip
@@ -40,7 +39,7 @@ def workspace_export(*, workspace: Workspace) -> dict:
     vectors = dict(Embedding.objects.filter(workspace=workspace).values_list("task_id", "vector"))
     tasks = []
     for task in Task.objects.filter(workspace=workspace, deleted_at__isnull=True).order_by("id"):
-        data = task_json(tuple(getattr(task, name) for name in TASK_JSON_FIELDS))
+        data = task_json(tuple(getattr(task, name) for name in TASK_FIELDS))
         data.pop("workspace_id")
         data["embedding_hash"] = task.embedding_hash
         data["embedding"] = _vector(vectors.get(task.pk)) if task.embedding_hash else None
@@ -177,7 +176,7 @@ def _import_tasks(workspace, tasks, version) -> tuple[dict, dict[str, int]]:
             vectors[row.pk] = vector
     Task.objects.bulk_create([row for row, _ in new])
     vectors.update({row.pk: vector for row, vector in new if vector is not None})
-    update_fields = [*TASK_FIELDS[1:], "embedding_hash", "created_at", "updated_at", "version",
+    update_fields = [*STORED_FIELDS[1:], "embedding_hash", "created_at", "updated_at", "version",
                      "field_versions", "deleted_at"]  # fmt: skip
     Task.objects.bulk_update(changed, update_fields, batch_size=500)
     embeddings_store_many(workspace_id=workspace.pk, vectors=vectors)

@@ -81,17 +81,35 @@ def test_cors_preflight_allows_the_workspace_header(settings):
     assert "x-workspace-id" in response["Access-Control-Allow-Headers"]
 
 
-def test_a_workspace_seen_recently_costs_no_query(db, django_assert_num_queries):
+def test_a_workspace_seen_recently_costs_no_query(
+    db, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     from workspaces.models import Workspace
     from workspaces.services import _SEEN_RECENTLY
 
     client = WorkspaceClient("fresh-one")
-    with django_assert_num_queries(3):  # recently seen? no: create it; then the tags
-        assert client.get("/api/tags").status_code == 200
+    with django_assert_num_queries(3), django_capture_on_commit_callbacks(execute=True):
+        assert client.get("/api/tags").status_code == 200  # seen recently? no: create; the tags
     assert Workspace.objects.filter(pk="fresh-one").exists()
-    with django_assert_num_queries(1):  # the tags only
+    with django_assert_num_queries(1):  # remembered after the commit: the tags only
         assert client.get("/api/tags").status_code == 200
-    # After the minute, the next request refreshes last_seen_at again.
+    # After the minute, the next request reads the workspace row again.
     _SEEN_RECENTLY["fresh-one"] -= 61
     with django_assert_num_queries(2):
         assert client.get("/api/tags").status_code == 200
+
+
+def test_a_rolled_back_workspace_is_not_remembered(db, django_capture_on_commit_callbacks):
+    """An import that fails takes its new workspace with it; the process must not think it exists."""
+    from django.db import transaction
+
+    from workspaces.services import _SEEN_RECENTLY, workspace_touch
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                workspace_touch(workspace_id="doomed")
+                raise RuntimeError("the import failed")
+        except RuntimeError:
+            pass
+    assert callbacks == [] and "doomed" not in _SEEN_RECENTLY
