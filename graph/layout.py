@@ -91,7 +91,7 @@ def unembedded_layout(count: int) -> np.ndarray:
     return np.column_stack([np.arange(count) * UNEMBEDDED_SPACING, np.zeros(count)])
 
 
-def _jitter(key: str, radius: float) -> tuple[float, float]:
+def jitter(key: str, radius: float) -> tuple[float, float]:
     """A small deterministic offset so tasks placed at one spot do not stack exactly."""
     digest = hashlib.sha256(key.encode()).digest()
     angle = int.from_bytes(digest[:4], "big") / 2**32 * 2 * math.pi
@@ -120,7 +120,7 @@ def place_without_embedding(
     for i, (key, task_tags) in enumerate(zip(keys, tags, strict=True)):
         related = sorted({j for t in task_tags for j in by_tag.get(t, [])})
         if related:
-            dx, dy = _jitter(key, SCALE * 0.25)
+            dx, dy = jitter(key, SCALE * 0.25)
             positions[i] = placed_coords[related].mean(axis=0) + (dx, dy)
     for slot, i in enumerate(ring):
         angle = 2 * math.pi * slot / len(ring)

@@ -10,12 +10,14 @@ from collections.abc import Iterable
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from graph.pgbinary import encode_id_vectors
 from linkdo.ai import AIProvider, ProviderError
 from linkdo.ai.vectors import embedding_hash, embedding_text
 from tasks.models import Task
+from workspaces.models import Workspace
+from workspaces.services import workspace_begin_change
 
 logger = logging.getLogger("linkdo.embeddings")
 
@@ -24,20 +26,34 @@ INSERT INTO tasks_embedding (task_id, workspace_id, vector) VALUES (%s, %s, %s::
 ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector
 """
 
-# One pair of statements stores a whole batch; a task whose updated_at moved since it was read (the
-# user edited it meanwhile) is left alone, so a stale vector never overwrites a fresh edit.
+# One statement stores a whole batch; a task whose updated_at moved since it was read (the user
+# edited it meanwhile) is left alone, so a stale vector never overwrites a fresh edit. Returns the
+# stored tasks and whether each waits to be placed on the map.
 _STORE_BATCH_SQL = """
 WITH batch AS (
-    SELECT v.id, v.embedding, v.hash
+    SELECT v.id, t.workspace_id, v.embedding, v.hash
     FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[]) AS v(id, updated_at, embedding, hash)
     JOIN tasks_task t ON t.id = v.id AND t.updated_at = v.updated_at
 ),
 hashes AS (
     UPDATE tasks_task t SET embedding_hash = batch.hash FROM batch WHERE t.id = batch.id
+    RETURNING t.id, t.workspace_id, t.place_pending
+),
+vectors AS (
+    INSERT INTO tasks_embedding (task_id, workspace_id, vector)
+    SELECT id, workspace_id, embedding::vector FROM batch
+    ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector
 )
-INSERT INTO tasks_embedding (task_id, workspace_id, vector)
-SELECT batch.id, t.workspace_id, batch.embedding::vector FROM batch JOIN tasks_task t ON t.id = batch.id
-ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector
+SELECT id, workspace_id, place_pending FROM hashes
+"""
+
+# Project freshly embedded tasks that wait for a place; a client that moved one meanwhile cleared
+# the mark, and its position stays.
+_PLACE_SQL = """
+UPDATE tasks_task AS t SET x = v.x, y = v.y, place_pending = false, version = %(version)s,
+    field_versions = t.field_versions || jsonb_build_object('x', %(version)s, 'y', %(version)s)
+FROM unnest(%(ids)s::bigint[], %(xs)s::float8[], %(ys)s::float8[]) AS v(id, x, y)
+WHERE t.id = v.id AND t.workspace_id = %(ws)s AND t.place_pending AND t.deleted_at IS NULL
 """
 
 
@@ -77,8 +93,9 @@ def embedding_store(*, task: Task, vector: np.ndarray) -> None:
 
 
 def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
-    """Embed (id, updated_at, title, description, tags) rows in provider batches and store them.
-    Returns how many were stored; raises ProviderError when the provider fails."""
+    """Embed (id, updated_at, title, description, tags) rows in one provider call, store the vectors
+    and place the tasks that wait for a place, in one transaction. Returns how many were stored;
+    raises ProviderError when the provider fails (nothing is stored then)."""
     rows = list(rows)
     if not rows:
         return 0
@@ -90,9 +107,44 @@ def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
         [vector_literal(vector) for vector in vectors],
         [embedding_hash(provider.embedding_model, text) for text in texts],
     ]
+    vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_STORE_BATCH_SQL, params)
+            stored = cursor.fetchall()
+        to_place: dict[str, list[int]] = {}
+        for task_id, workspace_id, place_pending in stored:
+            if place_pending:
+                to_place.setdefault(workspace_id, []).append(task_id)
+        for workspace_id, ids in to_place.items():
+            _place(workspace_id, ids, np.vstack([vector_of[i] for i in ids]))
+    return len(stored)
+
+
+def _place(workspace_id: str, ids: list[int], vectors: np.ndarray) -> None:
+    """Where the workspace's map basis projects the vectors, under a new change version (other
+    devices pull the new places). Before the first auto-arrange there is no basis: the tasks keep
+    their provisional places and the mark is dropped (the arrange places them)."""
+    from graph.selectors import layout_basis  # graph imports tasks
+
+    workspace = Workspace(pk=workspace_id)
+    basis = layout_basis(workspace=workspace)
+    if basis is None or basis.mean.shape[0] != vectors.shape[1]:  # never arranged, or another model
+        Task.objects.filter(pk__in=ids, place_pending=True).update(place_pending=False)
+        return
+    coords = basis.project(vectors)
+    version = workspace_begin_change(workspace=workspace)
     with connection.cursor() as cursor:
-        cursor.execute(_STORE_BATCH_SQL, params)
-        return cursor.rowcount
+        cursor.execute(
+            _PLACE_SQL,
+            {
+                "version": version,
+                "ids": ids,
+                "xs": coords[:, 0].tolist(),
+                "ys": coords[:, 1].tolist(),
+                "ws": workspace_id,
+            },
+        )
 
 
 def embeddings_store_many(*, workspace_id: str, vectors: dict[int, np.ndarray]) -> None:

@@ -56,6 +56,10 @@ class Task(models.Model):
     x = models.FloatField(default=0.0)
     y = models.FloatField(default=0.0)
     cluster = models.SmallIntegerField(null=True, blank=True)  # from the last auto-arrange
+    # True while a task that arrived without coordinates (or whose text changed) waits for its
+    # embedding to be projected onto the map (see tasks.background); a position set by a client
+    # or an auto-arrange clears it.
+    place_pending = models.BooleanField(db_default=False)
     # Sync: the workspace change version of the last change, the version at which each field last
     # changed (to merge edits made against an older version), and the deletion mark (tombstone).
     version = models.BigIntegerField(db_default=0)

@@ -46,6 +46,8 @@ def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None
         if not placed:
             live = Task.objects.filter(workspace=workspace, deleted_at__isnull=True)
             task.x = UNPLACED_SPACING * live.count()
+            # Embedding pending: placed on the map once `reembed` or a push's embedding embeds it.
+            task.place_pending = vector is None
         try:
             with transaction.atomic():
                 task.save(force_insert=True)
@@ -91,6 +93,11 @@ def task_update(
         moved = "x" in fields or "y" in fields
         if not moved and task_place(workspace=workspace, task=task, vector=vector):
             changed += ["x", "y"]
+        task.place_pending = not moved and vector is None
+        changed.append("place_pending")
+    elif "x" in changed or "y" in changed:
+        task.place_pending = False  # the user's place wins over a pending projection
+        changed.append("place_pending")
     task.updated_at = timezone.now()
     with transaction.atomic():
         task.version = workspace_begin_change(workspace=workspace)

@@ -3,6 +3,7 @@
 Without a `cursor` key, the old backend's exchange (push, then every live task and edge). With
 `"cursor": null | "<opaque>"`, the delta protocol: push with per-item results, then the changes since
 the cursor in server-version order, paged. See README "Offline sync" for the protocol.
+Embeddings of pushed tasks are computed after the push commits (tasks.background).
 """
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from linkdo.ai import AIProvider
 from linkdo.errors import ApplicationError
 from linkdo.jsonshape import iso_datetime
 from linkdo.observability import record_sync_results
+from tasks.background import embedding_worker
 from tasks.selectors import task_list, tasks_json
 from tasks.sync.pull import decode_cursor, pull_changes
 from tasks.sync.push import apply_push, prepare_push
@@ -57,11 +59,11 @@ def sync_exchange(*, workspace: Workspace, payload, provider: AIProvider) -> dic
     delta = "cursor" in payload
     cursor = decode_cursor(payload["cursor"]) if delta else None
     limit = _limit(payload)  # checked in both modes: a bad value is a mistake either way
-    prepared = prepare_push(
-        workspace=workspace, raw_tasks=raw_tasks, raw_edges=raw_edges, provider=provider
-    )
+    prepared = prepare_push(workspace=workspace, raw_tasks=raw_tasks, raw_edges=raw_edges)
     with transaction.atomic():
         outcome = apply_push(workspace=workspace, prepared=prepared)
+        if outcome.embeddings_pending:
+            transaction.on_commit(lambda: embedding_worker.submit(workspace.pk, provider))
         body = {"results": outcome.results, "sync_stats": dict(outcome.stats)}
         if delta:
             purged = (

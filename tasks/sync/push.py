@@ -1,18 +1,19 @@
 """Applying a sync push: per-item decisions, bulk writes, one transaction, one change version.
 
 The SQL statements of a push do not grow with its size: rows are read with one query per kind,
-written with bulk inserts and updates, auto-links computed by one set-based statement.
+written with bulk inserts and updates, auto-links computed by one set-based statement. Tasks whose
+text changed are stored with their embedding pending; the embedding thread (tasks.background)
+embeds them in provider batches after the push commits, so no push waits for a provider.
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from graph.layout import SCALE, jitter
 from graph.models import Edge
 from graph.selectors import layout_basis
 from graph.services import (
@@ -21,9 +22,7 @@ from graph.services import (
     edges_tombstone,
     edges_upsert_manual,
 )
-from linkdo.ai import AIProvider
-from linkdo.ai.vectors import embedding_hash, embedding_text
-from tasks.embeddings import embed_or_none, embeddings_store_many
+from linkdo.ai.vectors import embedding_text
 from tasks.models import Task
 from tasks.selectors import task_instance_json
 from tasks.services import UNPLACED_SPACING
@@ -38,20 +37,15 @@ from tasks.sync.items import (
 from workspaces.models import Workspace
 from workspaces.services import workspace_lock, workspace_set_version
 
-TEXT_FIELDS = ("title", "description", "tags")
-
 
 @dataclass
 class Prepared:
-    """What a push needs before taking the workspace lock: parsed items, their rejections, and the
-    vectors of every text the push may write (embedded in provider batches, no lock held)."""
+    """What a push needs before taking the workspace lock: parsed items and their rejections."""
 
     tasks: list[TaskItem] = field(default_factory=list)
     edges: list[EdgeItem] = field(default_factory=list)
     task_results: dict[int, dict] = field(default_factory=dict)
     edge_results: dict[int, dict] = field(default_factory=dict)
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)
-    model: str = ""
 
 
 @dataclass
@@ -59,6 +53,7 @@ class Outcome:
     results: list[dict]
     stats: Counter
     version: int
+    embeddings_pending: bool = False
 
 
 def _rows(workspace: Workspace, client_ids) -> dict[str, Task]:
@@ -72,18 +67,8 @@ def _rejected(kind: str, ident, reason: str) -> dict:
     return {"kind": kind, "id": ident, "status": "rejected", "reason": reason}
 
 
-def _text_after(row: Task | None, fields: dict) -> str:
-    values = {
-        name: fields.get(name, getattr(row, name, "" if name != "tags" else []))
-        for name in TEXT_FIELDS
-    }
-    return embedding_text(values["title"], values["description"] or "", values["tags"] or [])
-
-
-def prepare_push(
-    *, workspace: Workspace, raw_tasks: list, raw_edges: list, provider: AIProvider
-) -> Prepared:
-    prepared = Prepared(model=provider.embedding_model)
+def prepare_push(*, workspace: Workspace, raw_tasks: list, raw_edges: list) -> Prepared:
+    prepared = Prepared()
     seen: set[str] = set()
     for index, raw in enumerate(raw_tasks):
         try:
@@ -97,7 +82,6 @@ def prepare_push(
             prepared.task_results[index] = _rejected("task", ident, exc.reason)
     rows = _rows(workspace, seen)
     validate_task_fields = TaskValidator()
-    texts: set[str] = set()
     for item in prepared.tasks:
         if item.deleted:
             continue
@@ -106,18 +90,7 @@ def prepare_push(
             validate_task_fields(item, creating=row is None or row.deleted_at is not None)
         except Rejected as exc:
             prepared.task_results[item.index] = _rejected("task", item.client_id, exc.reason)
-            continue
-        text = _text_after(row, item.fields)
-        if row is None or row.embedding_hash != embedding_hash(prepared.model, text):
-            texts.add(text)
     prepared.tasks = [item for item in prepared.tasks if item.index not in prepared.task_results]
-    if texts:
-        ordered = sorted(texts)
-        vectors = embed_or_none(
-            ordered, provider=provider, deadline_s=settings.LINKDO_EMBED_BATCH_TIMEOUT_S
-        )
-        if vectors is not None:
-            prepared.vectors = dict(zip(ordered, vectors, strict=True))
     pairs: set[frozenset] = set()
     for index, raw in enumerate(raw_edges):
         try:
@@ -150,7 +123,6 @@ class _TaskWriter:
         self.update_fields: set[str] = set()
         self.deletes: list[Task] = []
         self.relink: list[Task] = []
-        self.new_vectors: list[tuple[Task, np.ndarray]] = []
         self.results: dict[int, dict] = {}
 
     def decide(self, item: TaskItem, row: Task | None) -> None:
@@ -186,22 +158,16 @@ class _TaskWriter:
         self.deletes.append(row)
         return self._result(item, "deleted", self.version)
 
-    def _embed(self, task: Task) -> None:
-        text = embedding_text(task.title, task.description, task.tags)
-        vector = self.prepared.vectors.get(text)
-        task.embedding_hash = None if vector is None else embedding_hash(self.prepared.model, text)
-        if vector is not None:
-            self.new_vectors.append((task, vector))
-
     def _create(self, item: TaskItem) -> None:
         client_time = min(item.updated_at or self.now, self.now)
         task = Task(
             workspace=self.workspace, client_id=item.client_id, version=self.version, field_versions={},
-            created_at=self.now, updated_at=client_time, **item.fields,
+            created_at=self.now, updated_at=client_time, embedding_hash=None, place_pending=False,
+            **item.fields,
         )  # fmt: skip
-        self._embed(task)
         self.creates.append(task)
         if "x" not in item.fields and "y" not in item.fields:
+            task.place_pending = True
             self.unplaced.append(task)
         return self._result(item, "created", self.version)
 
@@ -236,8 +202,14 @@ class _TaskWriter:
         row.version, row.updated_at = self.version, changed_at
         row.field_versions = {**row.field_versions, **dict.fromkeys(diff, self.version)}
         fields = set(diff) | {"version", "updated_at", "field_versions"}
+        if "x" in diff or "y" in diff:  # the client's place wins over a pending projection
+            row.place_pending = False
+            fields.add("place_pending")
+        elif embedding_text(row.title, row.description, row.tags) != old_text:
+            row.place_pending = True  # new meaning, new place once embedded
+            fields.add("place_pending")
         if embedding_text(row.title, row.description, row.tags) != old_text:
-            self._embed(row)
+            row.embedding_hash = None
             fields.add("embedding_hash")
         if "tags" in diff:
             self.relink.append(row)
@@ -256,25 +228,29 @@ class _TaskWriter:
             Task.objects.filter(pk__in=ids).update(
                 deleted_at=self.now, updated_at=self.now, version=self.version
             )
-        embeddings_store_many(
-            workspace_id=self.workspace.pk, vectors={t.pk: v for t, v in self.new_vectors}
-        )
         linked = [t.pk for t in self.creates if t.tags] + [t.pk for t in self.relink]
         edges_link_by_tags(workspace=self.workspace, task_ids=linked, version=self.version)
 
+    @property
+    def embeddings_pending(self) -> bool:
+        return bool(self.creates) or any(
+            row.embedding_hash is None for row in self.updates.values()
+        )
+
     def _place(self, tasks: list[Task]) -> None:
-        """New tasks without coordinates: projected with the map's basis, else after the others."""
-        vectors = dict((id(t), v) for t, v in self.new_vectors)
-        basis = layout_basis(workspace=self.workspace)
+        """Provisional places for new tasks without coordinates, until their embedding is
+        projected: around the map's centre once it has a basis, else after the others (x = i * 100)."""
         if not tasks:
+            return
+        basis = layout_basis(workspace=self.workspace)
+        if basis is not None:
+            for task in tasks:
+                dx, dy = jitter(task.client_id, SCALE * 0.25)
+                task.x, task.y = basis.bx + dx, basis.by + dy
             return
         start = Task.objects.filter(workspace=self.workspace, deleted_at__isnull=True).count()
         for offset, task in enumerate(tasks):
-            vector = vectors.get(id(task))
-            if basis is not None and vector is not None:
-                task.x, task.y = (float(v) for v in basis.project(np.asarray(vector)[None, :])[0])
-            else:
-                task.x = UNPLACED_SPACING * (start + offset)
+            task.x = UNPLACED_SPACING * (start + offset)
 
 
 def _apply_edges(
@@ -372,4 +348,4 @@ def apply_push(*, workspace: Workspace, prepared: Prepared) -> Outcome:
         "edges_deleted",
     ):
         stats.setdefault(key, 0)
-    return Outcome(results, stats, version if changed else current)
+    return Outcome(results, stats, version if changed else current, writer.embeddings_pending)

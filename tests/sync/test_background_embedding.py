@@ -1,0 +1,161 @@
+"""Embeddings of pushed tasks are computed after the push: pending at first, then embedded in
+provider batches by the embedding thread, new tasks projected onto the map under a new version."""
+
+import io
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from graph.selectors import layout_basis
+from linkdo.ai import ProviderError
+from tasks.background import embed_pending, embedding_worker
+from tasks.models import Embedding, Task
+from tests.conftest import WorkspaceClient
+from tests.sync.test_sync import sync
+
+
+def arranged(client, count=6):
+    """A workspace whose map has a basis: a few embedded tasks, then an auto-arrange."""
+    for i in range(count):
+        words = ["garden", "taxes", "report", "bike", "piano", "kitchen"][i % 6]
+        response = client.post("/api/tasks", {"id": f"seed{i}", "title": f"{words} {i}"})
+        assert response.status_code == 201
+    assert client.post("/api/graph/auto-arrange").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_push_stores_tasks_pending_and_embed_pending_fills_them(client_a, ws_a, ws_b):
+    body = sync(
+        client_a,
+        {"cursor": None, "tasks": [{"id": f"p{i}", "title": f"Pushed {i}"} for i in range(3)]},
+    )
+    assert [r["status"] for r in body["results"]] == ["created"] * 3
+    tasks = Task.objects.filter(workspace=ws_a)
+    assert all(t.embedding_hash is None for t in tasks)
+    assert not Embedding.objects.filter(workspace=ws_a).exists()
+
+    WorkspaceClient("bravo").post("/api/tasks", {"id": "other", "title": "Other workspace"})
+    Task.objects.filter(workspace=ws_b).update(embedding_hash=None)
+    assert embed_pending(workspace_id="alpha") == 3
+
+    assert all(t.embedding_hash for t in Task.objects.filter(workspace=ws_a))
+    assert Embedding.objects.filter(workspace=ws_a).count() == 3
+    # only the submitted workspace is touched
+    assert Task.objects.get(workspace=ws_b).embedding_hash is None
+    assert embed_pending(workspace_id="alpha") == 0
+
+
+@pytest.mark.django_db
+def test_new_tasks_are_projected_once_embedded_and_other_devices_pull_the_place(client_a, ws_a):
+    arranged(client_a)
+    basis = layout_basis(workspace=ws_a)
+    pushed = sync(client_a, {"cursor": None, "tasks": [{"id": "new", "title": "garden 9"}]})
+    task = Task.objects.get(workspace=ws_a, client_id="new")
+    assert task.place_pending
+    # provisional: beside the map's centre, not stacked at (0, 0) nor far off at x = i * 100
+    assert np.hypot(task.x - basis.bx, task.y - basis.by) == pytest.approx(10.0)
+
+    assert embed_pending(workspace_id="alpha") == 1
+
+    task.refresh_from_db()
+    vector = np.asarray(Embedding.objects.get(task=task).vector)
+    assert (task.x, task.y) == pytest.approx(tuple(basis.project(vector[None, :])[0]))
+    assert not task.place_pending
+    assert task.version > pushed["results"][0]["version"]
+    pulled = sync(client_a, {"cursor": pushed["cursor"], "tasks": []})
+    assert [(t["id"], t["x"], t["y"]) for t in pulled["tasks"]] == [("new", task.x, task.y)]
+
+
+@pytest.mark.django_db
+def test_a_place_set_by_the_client_before_the_embedding_is_kept(client_a, ws_a):
+    arranged(client_a)
+    sync(client_a, {"cursor": None, "tasks": [{"id": "new", "title": "garden 9"}]})
+    sync(client_a, {"cursor": None, "tasks": [{"id": "new", "x": 500.0, "y": -20.0}]})
+    assert embed_pending(workspace_id="alpha") == 1
+    task = Task.objects.get(workspace=ws_a, client_id="new")
+    assert (task.x, task.y) == (500.0, -20.0) and task.embedding_hash is not None
+
+
+@pytest.mark.django_db
+def test_before_the_first_arrange_new_tasks_keep_the_old_row_layout(client_a, ws_a):
+    sync(
+        client_a, {"cursor": None, "tasks": [{"id": f"p{i}", "title": f"P {i}"} for i in range(3)]}
+    )
+    embed_pending(workspace_id="alpha")
+    rows = Task.objects.filter(workspace=ws_a).order_by("client_id")
+    assert [(t.x, t.y, t.place_pending) for t in rows] == [
+        (0.0, 0.0, False),
+        (100.0, 0.0, False),
+        (200.0, 0.0, False),
+    ]
+
+
+@pytest.mark.django_db
+def test_only_changed_texts_are_embedded_in_batches_of_100(client_a, ws_a, gemini):
+    push = {"cursor": None, "tasks": [{"id": f"g{i}", "title": f"Gemini {i}"} for i in range(250)]}
+    sync(client_a, push)
+    assert gemini.total_calls() == 0  # the push itself calls no provider
+    assert embed_pending(workspace_id="alpha") == 250
+    assert gemini.calls["batchEmbedContents"] == 3  # 100 + 100 + 50
+    assert [len(body["requests"]) for _, body, _ in gemini.requests] == [100, 100, 50]
+
+    gemini.reset()
+    replay = sync(client_a, push)
+    assert {r["status"] for r in replay["results"]} == {"unchanged"}
+    sync(client_a, {"cursor": None, "tasks": [{"id": "g1", "status": "done"}]})
+    assert embed_pending(workspace_id="alpha") == 0
+    sync(client_a, {"cursor": None, "tasks": [{"id": "g2", "title": "Renamed"}]})
+    assert embed_pending(workspace_id="alpha") == 1
+    assert gemini.calls["batchEmbedContents"] == 1
+
+
+@pytest.mark.django_db
+def test_a_failing_provider_leaves_the_tasks_pending_and_reembed_recovers(client_a, ws_a, gemini):
+    sync(client_a, {"cursor": None, "tasks": [{"id": "f", "title": "While Gemini fails"}]})
+    gemini.mode = "error500"
+    with pytest.raises(ProviderError):
+        embed_pending(workspace_id="alpha")
+    task = Task.objects.get(workspace=ws_a, client_id="f")
+    assert task.embedding_hash is None and task.title == "While Gemini fails"
+    gemini.mode = "ok"
+    call_command("reembed", pending=True, stdout=io.StringIO(), stderr=io.StringIO())
+    task.refresh_from_db()
+    assert task.embedding_hash is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedding_thread_embeds_after_the_push_commits(ws_a):
+    client = WorkspaceClient("alpha")
+    arranged(client)
+    body = sync(
+        client,
+        {"cursor": None, "tasks": [{"id": f"t{i}", "title": f"bike {i}"} for i in range(120)]},
+    )
+    assert embedding_worker.wait_idle(timeout=60)
+    rows = Task.objects.filter(workspace=ws_a, client_id__startswith="t")
+    assert rows.count() == 120
+    assert all(t.embedding_hash and not t.place_pending for t in rows)
+    assert Embedding.objects.filter(task__in=rows).count() == 120
+    assert min(t.version for t in rows) > body["results"][0]["version"]
+
+
+class _Broken:
+    embedding_model = "broken"
+
+    def embed(self, texts, *, deadline_s):
+        raise RuntimeError("a bug in a provider")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedding_thread_survives_a_failed_job(ws_a, caplog):
+    sync(WorkspaceClient("alpha"), {"cursor": None, "tasks": [{"id": "a", "title": "A"}]})
+    assert embedding_worker.wait_idle(timeout=30)
+    Task.objects.filter(workspace=ws_a).update(embedding_hash=None)
+    embedding_worker.submit("alpha", _Broken())
+    assert embedding_worker.wait_idle(timeout=30)
+    assert "background embedding of workspace alpha failed" in caplog.text
+    assert Task.objects.get(workspace=ws_a).embedding_hash is None
+    embedding_worker.submit("alpha")
+    assert embedding_worker.wait_idle(timeout=30)
+    assert Task.objects.get(workspace=ws_a).embedding_hash is not None
