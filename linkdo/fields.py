@@ -1,15 +1,18 @@
 """Strict serializer fields: wrong JSON types are refused instead of coerced."""
 
 import math
+import re
 from datetime import UTC, date, datetime, time
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
 
 def _control_characters(value: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+    return _CONTROL_CHARACTER.search(value) is not None
 
 
 class StrictCharField(serializers.CharField):

@@ -6,10 +6,12 @@ text changed are stored with their embedding pending; the embedding thread (task
 embeds them in provider batches after the push commits, so no push waits for a provider.
 """
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -36,6 +38,46 @@ from tasks.sync.items import (
 )
 from workspaces.models import Workspace
 from workspaces.services import workspace_lock, workspace_set_version
+
+# New tasks in one statement from one JSON parameter (Django's bulk_create spent 0.4 s building
+# the SQL of 1,000 rows); ids come back by client id.
+_INSERT_TASKS_SQL = """
+INSERT INTO tasks_task (
+    workspace_id, client_id, title, description, priority, status, category, tags, due_date,
+    due_date_has_time, x, y, place_pending, embedding_hash, cluster, version, field_versions,
+    deleted_at, created_at, updated_at)
+SELECT %(ws)s, r.client_id, r.title, r.description, r.priority, r.status, r.category, r.tags,
+    r.due_date, r.due_date_has_time, r.x, r.y, r.place_pending, NULL, NULL, %(version)s, '{}',
+    NULL, %(now)s, r.updated_at
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+    client_id text, title text, description text, priority text, status text, category text,
+    tags text[], due_date timestamptz, due_date_has_time boolean, x float8, y float8,
+    place_pending boolean, updated_at timestamptz)
+RETURNING id, client_id
+"""
+_INSERTED_FIELDS = (
+    "client_id", "title", "description", "priority", "status", "category", "tags",
+    "due_date_has_time", "x", "y", "place_pending",
+)  # fmt: skip
+
+
+def _insert_tasks(workspace: Workspace, tasks: list[Task], version: int, now: datetime) -> None:
+    """Insert new tasks (all of one push) and set their primary keys."""
+    rows = [
+        {
+            **{name: getattr(task, name) for name in _INSERTED_FIELDS},
+            "due_date": task.due_date.isoformat() if task.due_date else None,
+            "updated_at": task.updated_at.isoformat(),
+        }
+        for task in tasks
+    ]
+    params = {"ws": workspace.pk, "version": version, "now": now, "rows": json.dumps(rows)}
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_TASKS_SQL, params)
+        ids = dict((client_id, pk) for pk, client_id in cursor.fetchall())
+    for task in tasks:
+        task.pk = ids[task.client_id]
+        task._state.adding = False
 
 
 @dataclass
@@ -219,7 +261,7 @@ class _TaskWriter:
     def write(self) -> None:
         if self.creates:
             self._place(self.unplaced)
-            Task.objects.bulk_create(self.creates)
+            _insert_tasks(self.workspace, self.creates, self.version, self.now)
         if self.updates:
             Task.objects.bulk_update(list(self.updates.values()), sorted(self.update_fields))
         if self.deletes:
