@@ -23,9 +23,12 @@ from workspaces.services import workspace_begin_change
 # edges whose tasks no longer share a tag are tombstoned; manual edges, and edges the user deleted
 # (which become manual), are never touched (the WHERE of the upsert). Changed rows take `version`.
 _LINK_BY_TAGS_SQL = """
-WITH changed AS (
-    SELECT id, tags FROM tasks_task
-    WHERE workspace_id = %(ws)s AND id = ANY(%(ids)s) AND deleted_at IS NULL
+-- The ids as a set: `= ANY(array)` compared every row with the whole array (a push of 1,000
+-- tasks into a map of 25,000 edges spent 0.24 s there); IN (SELECT ...) is a hash lookup.
+WITH ids AS MATERIALIZED (SELECT DISTINCT unnest(%(ids)s::bigint[]) AS id),
+changed AS (
+    SELECT t.id, t.tags FROM tasks_task t JOIN ids ON ids.id = t.id
+    WHERE t.workspace_id = %(ws)s AND t.deleted_at IS NULL
 ),
 -- MATERIALIZED: inlined, the unnest ran once per changed task (a nested loop, O(n^2)).
 changed_tags AS MATERIALIZED (
@@ -52,7 +55,7 @@ pairs AS MATERIALIZED (
 stale AS (
     UPDATE graph_edge e SET deleted_at = now(), version = %(version)s, updated_at = now()
     WHERE e.workspace_id = %(ws)s AND e.origin = 'auto' AND e.deleted_at IS NULL
-      AND (e.source_id = ANY(%(ids)s) OR e.target_id = ANY(%(ids)s))
+      AND (e.source_id IN (SELECT id FROM ids) OR e.target_id IN (SELECT id FROM ids))
       -- NOT IN over two non-null columns runs as a hashed subplan, not a loop per edge
       AND (LEAST(e.source_id, e.target_id), GREATEST(e.source_id, e.target_id))
           NOT IN (SELECT lo, hi FROM pairs)
