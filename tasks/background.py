@@ -3,9 +3,9 @@ answers at once; this process's embedding thread then embeds the workspace's pen
 provider batches, stores the vectors and places new tasks on the map.
 
 One daemon thread per process, started on first use, works through the queued workspaces (a
-workspace submitted twice while queued is embedded once). A caller's own Gemini key (same model as
-the server's) is held in memory for its workspace's job only, never stored. Nothing is lost if the process dies
-first: the tasks stay pending, the workspace's next push picks them up again, and
+workspace submitted twice while queued is embedded once). A caller's own Gemini key (same model
+as the server's) is held in memory for its workspace's job only, never stored. Nothing is lost if
+the process dies first: the tasks stay pending, the workspace's next push picks them up again, and
 `manage.py reembed --pending` embeds every pending task.
 """
 
@@ -17,12 +17,10 @@ from django.db import close_old_connections, connection
 
 from linkdo.ai import AIProvider, ProviderError, get_provider
 from linkdo.ai.gemini import EMBED_BATCH
-from tasks.embeddings import tasks_embed_batch
+from tasks.embeddings import BATCH_ROW_FIELDS, tasks_embed_batch
 from tasks.models import Task
 
 logger = logging.getLogger("linkdo.embeddings")
-
-ROW_FIELDS = ("id", "updated_at", "title", "description", "tags")
 
 
 def embed_pending(
@@ -37,7 +35,7 @@ def embed_pending(
     ).order_by("id")
     stored, last_id = 0, 0
     while True:
-        rows = list(pending.filter(id__gt=last_id).values_list(*ROW_FIELDS)[:batch_size])
+        rows = list(pending.filter(id__gt=last_id).values_list(*BATCH_ROW_FIELDS)[:batch_size])
         if not rows:
             return stored
         last_id = rows[-1][0]

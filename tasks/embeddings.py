@@ -92,6 +92,10 @@ def embedding_store(*, task: Task, vector: np.ndarray) -> None:
         cursor.execute(_UPSERT_VECTOR_SQL, [task.pk, task.workspace_id, vector_literal(vector)])
 
 
+# The row shape tasks_embed_batch takes.
+BATCH_ROW_FIELDS = ("id", "updated_at", "title", "description", "tags")
+
+
 def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
     """Embed (id, updated_at, title, description, tags) rows in one provider call, store the vectors
     and place the tasks that wait for a place, in one transaction. Returns how many were stored;

@@ -74,7 +74,7 @@ def _insert_tasks(workspace: Workspace, tasks: list[Task], version: int, now: da
     params = {"ws": workspace.pk, "version": version, "now": now, "rows": json.dumps(rows)}
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_TASKS_SQL, params)
-        ids = dict((client_id, pk) for pk, client_id in cursor.fetchall())
+        ids = {client_id: pk for pk, client_id in cursor.fetchall()}
     for task in tasks:
         task.pk = ids[task.client_id]
         task._state.adding = False
@@ -244,13 +244,14 @@ class _TaskWriter:
         row.version, row.updated_at = self.version, changed_at
         row.field_versions = {**row.field_versions, **dict.fromkeys(diff, self.version)}
         fields = set(diff) | {"version", "updated_at", "field_versions"}
-        if "x" in diff or "y" in diff:  # the client's place wins over a pending projection
-            row.place_pending = False
+        text_changed = embedding_text(row.title, row.description, row.tags) != old_text
+        moved = "x" in diff or "y" in diff
+        if moved or text_changed:
+            # The client's place wins over a pending projection; a new meaning gets a new place
+            # once embedded.
+            row.place_pending = not moved
             fields.add("place_pending")
-        elif embedding_text(row.title, row.description, row.tags) != old_text:
-            row.place_pending = True  # new meaning, new place once embedded
-            fields.add("place_pending")
-        if embedding_text(row.title, row.description, row.tags) != old_text:
+        if text_changed:
             row.embedding_hash = None
             fields.add("embedding_hash")
         if "tags" in diff:

@@ -11,10 +11,10 @@ from tqdm import tqdm
 from linkdo.ai import ProviderError, get_provider
 from linkdo.ai.gemini import EMBED_BATCH
 from linkdo.ai.vectors import embedding_hash, embedding_text
-from tasks.embeddings import tasks_embed_batch
+from tasks.embeddings import BATCH_ROW_FIELDS, tasks_embed_batch
 from tasks.models import Task
 
-ROW_FIELDS = ("id", "updated_at", "title", "description", "tags", "embedding_hash")
+ROW_FIELDS = (*BATCH_ROW_FIELDS, "embedding_hash")
 
 
 class Command(BaseCommand):
