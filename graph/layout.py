@@ -10,7 +10,7 @@ import numpy as np
 from scipy.linalg import orthogonal_procrustes
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import pairwise_distances, silhouette_score
 from threadpoolctl import threadpool_limits
 
 SCALE = 40.0  # the old backend's scale, which the PWA's viewport expects
@@ -19,7 +19,7 @@ MAX_PROJECTED = 1e6  # far beyond any map, well inside the database's coordinate
 UNEMBEDDED_SPACING = 100.0  # "x = i * 100, y = 0" when fewer than two tasks are embedded
 MAX_CLUSTERS = 8
 SILHOUETTE_SAMPLE = 500
-CLUSTER_SAMPLE = 2000
+CLUSTER_SAMPLE = 1000
 MIN_SILHOUETTE = 0.45
 KEEP_PLANE = (
     0.9  # keep the previous map's plane while it shows >= 90 % of the best plane's variance
@@ -39,8 +39,9 @@ class Basis:
     by: float
 
     def project(self, embeddings: np.ndarray) -> np.ndarray:
-        centred = np.asarray(embeddings, dtype=np.float64) - self.mean
-        coords = np.column_stack([centred @ self.wx + self.bx, centred @ self.wy + self.by])
+        weights = np.column_stack([self.wx, self.wy])
+        coords = _centred_product(np.asarray(embeddings, dtype=np.float64), self.mean, weights)
+        coords += (self.bx, self.by)
         return np.clip(coords, -MAX_PROJECTED, MAX_PROJECTED)
 
 
@@ -56,16 +57,16 @@ def fit_layout(embeddings: np.ndarray, previous: Basis | None = None) -> tuple[n
     """
     data = np.asarray(embeddings, dtype=np.float64)
     pca = PCA(n_components=2, svd_solver="covariance_eigh").fit(data)
-    centred = data - pca.mean_
     axes = pca.components_.T  # (dim, 2), orthonormal
     usable = previous is not None and previous.mean.shape == pca.mean_.shape
     if usable:
         old_axes, _ = np.linalg.qr(np.column_stack([previous.wx, previous.wy]))
-        kept_variance = ((centred @ old_axes) ** 2).sum()
-        best_variance = ((centred @ axes) ** 2).sum()
+        # (data - mean) @ axes without the centred copy of the whole matrix (n x dim floats)
+        kept_variance = (_centred_product(data, pca.mean_, old_axes) ** 2).sum()
+        best_variance = pca.explained_variance_.sum() * (len(data) - 1)
         if kept_variance >= KEEP_PLANE * best_variance:
             axes = old_axes
-    raw = centred @ axes
+    raw = _centred_product(data, pca.mean_, axes)
     std = raw.std(axis=0)
     # An axis with (almost) no spread, e.g. the second axis of two tasks, is not stretched more than
     # MAX_STRETCH times the first: dividing by a rounding error put new tasks at 1e16.
@@ -85,6 +86,10 @@ def fit_layout(embeddings: np.ndarray, previous: Basis | None = None) -> tuple[n
         pca.mean_, weights[:, 0].copy(), weights[:, 1].copy(), float(offset[0]), float(offset[1])
     )
     return coords, basis
+
+
+def _centred_product(data: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    return data @ axes - mean @ axes
 
 
 def unembedded_layout(count: int) -> np.ndarray:
@@ -137,6 +142,9 @@ def cluster(coords: np.ndarray) -> np.ndarray:
         return np.zeros(n, dtype=int)
     rng = np.random.default_rng(SEED)
     sample = coords if n <= CLUSTER_SAMPLE else coords[rng.choice(n, CLUSTER_SAMPLE, replace=False)]
+    # Every k is scored on the same points, so their distances are computed once.
+    scored = rng.choice(len(sample), min(SILHOUETTE_SAMPLE, len(sample)), replace=False)
+    distances = pairwise_distances(sample[scored])
     # Uniform or Gaussian noise reaches a silhouette of about 0.41 with k-means; real groups score
     # higher (four loose blobs: 0.51). Below the floor, the map is one cluster.
     best_model, best_score = None, MIN_SILHOUETTE
@@ -144,10 +152,10 @@ def cluster(coords: np.ndarray) -> np.ndarray:
     with threadpool_limits(1):
         for k in range(2, min(MAX_CLUSTERS, len(sample) - 1) + 1):
             model = KMeans(n_clusters=k, n_init=1, random_state=SEED).fit(sample)
-            if len(set(model.labels_)) < 2:
+            labels = model.labels_[scored]
+            if len(set(labels.tolist())) < 2:
                 continue
-            size = min(SILHOUETTE_SAMPLE, len(sample))
-            score = silhouette_score(sample, model.labels_, sample_size=size, random_state=SEED)
+            score = silhouette_score(distances, labels, metric="precomputed")
             if score > best_score:
                 best_model, best_score = model, score
     if best_model is None:

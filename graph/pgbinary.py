@@ -46,3 +46,16 @@ def encode_id_vectors(ids: np.ndarray, vectors: np.ndarray) -> bytes:
     rows["fields"], rows["id_len"], rows["id"] = 2, 8, ids
     rows["vec_len"], rows["dim"], rows["values"] = 4 + 4 * dim, dim, vectors
     return HEADER + b"\x00" * 8 + rows.tobytes() + b"\xff\xff"
+
+
+def encode_positions(ids: np.ndarray, coords: np.ndarray, clusters: np.ndarray) -> bytes:
+    """The binary COPY stream of (int8 id, float8 x, float8 y, int2 cluster) rows."""
+    dtype = np.dtype(
+        [("fields", ">i2"), ("id_len", ">i4"), ("id", ">i8"), ("x_len", ">i4"), ("x", ">f8"),
+         ("y_len", ">i4"), ("y", ">f8"), ("cluster_len", ">i4"), ("cluster", ">i2")]
+    )  # fmt: skip
+    rows = np.zeros(len(ids), dtype=dtype)
+    rows["fields"], rows["id_len"], rows["id"] = 4, 8, ids
+    rows["x_len"], rows["x"], rows["y_len"], rows["y"] = 8, coords[:, 0], 8, coords[:, 1]
+    rows["cluster_len"], rows["cluster"] = 2, clusters
+    return HEADER + b"\x00" * 8 + rows.tobytes() + b"\xff\xff"

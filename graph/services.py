@@ -12,6 +12,7 @@ from graph.layout import (
     unembedded_layout,
 )
 from graph.models import Edge
+from graph.pgbinary import encode_positions
 from graph.selectors import embeddings_matrix, layout_basis
 from linkdo.errors import ApplicationError, NotFoundError
 from tasks.models import Task
@@ -178,30 +179,30 @@ def edges_delete_for_tasks(*, workspace: Workspace, task_ids: list[int], version
 
 # Rows whose place did not change are not written: a re-arrange of an unchanged map writes nothing.
 _SET_POSITIONS_SQL = """
-UPDATE tasks_task AS t SET x = v.x, y = v.y, cluster = v.cluster, version = %s,
-    field_versions = t.field_versions || jsonb_build_object('x', %s, 'y', %s, 'cluster', %s)
-FROM unnest(%s::bigint[], %s::float8[], %s::float8[], %s::smallint[]) AS v(id, x, y, cluster)
-WHERE t.id = v.id AND t.workspace_id = %s
-  AND (t.x, t.y, t.cluster) IS DISTINCT FROM (v.x, v.y, v.cluster)
+UPDATE tasks_task AS t SET x = v.x, y = v.y, cluster = NULLIF(v.cluster, -1), version = %(version)s,
+    field_versions = t.field_versions
+        || jsonb_build_object('x', %(version)s, 'y', %(version)s, 'cluster', %(version)s)
+FROM incoming_positions v
+WHERE t.id = v.id AND t.workspace_id = %(ws)s
+  AND (t.x, t.y, t.cluster) IS DISTINCT FROM (v.x, v.y, NULLIF(v.cluster, -1))
 """
 
 
 def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters, version: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            _SET_POSITIONS_SQL,
-            [
-                version,
-                version,
-                version,
-                version,
-                [int(i) for i in ids],
-                [float(v) for v in coords[:, 0]],
-                [float(v) for v in coords[:, 1]],
-                [None if c is None else int(c) for c in clusters],
-                workspace.pk,
-            ],
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_positions "
+            "(id int8, x float8, y float8, cluster int2) ON COMMIT DELETE ROWS; "
+            "TRUNCATE incoming_positions"
         )
+    labels = np.array([-1 if c is None else c for c in clusters], dtype=np.int16)
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy("COPY incoming_positions FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.write(encode_positions(np.asarray(ids, dtype=np.int64), coords, labels))
+    with connection.cursor() as cursor:
+        cursor.execute(_SET_POSITIONS_SQL, {"ws": workspace.pk, "version": version})
 
 
 def _store_basis(workspace: Workspace, basis: Basis | None, clusters: list[dict]) -> None:
@@ -242,8 +243,8 @@ def graph_auto_arrange(*, workspace: Workspace) -> dict:
         _store_positions(workspace, [t[0] for t in tasks], coords, labels, version)
         _store_basis(workspace, basis, clusters)
     positions = [
-        {"id": client_id, "x": float(x), "y": float(y), "cluster": label}
-        for (_, client_id, _), (x, y), label in zip(tasks, coords, labels, strict=True)
+        {"id": client_id, "x": x, "y": y, "cluster": label}
+        for (_, client_id, _), (x, y), label in zip(tasks, coords.tolist(), labels, strict=True)
     ]
     return {"positions": positions, "clusters": clusters}
 

@@ -109,6 +109,10 @@ def test_pending_tasks_are_not_stacked(client_a, ws_a):
     assert len(spots) == 3 and (0.0, 0.0) not in spots
     topic1 = np.array([placed[f"t1-{i}"] for i in range(10)]).mean(axis=0)
     assert np.linalg.norm(np.array(placed["pending-0"]) - topic1) <= 10.0 + 1e-6
+    # every position is stored as answered; pending tasks belong to no cluster (NULL, not -1)
+    stored = {t.client_id: (t.x, t.y, t.cluster) for t in Task.objects.filter(workspace=ws_a)}
+    assert stored == {p["id"]: (p["x"], p["y"], p["cluster"]) for p in body["positions"]}
+    assert stored["pending-0"][2] is None and stored["t1-0"][2] is not None
 
 
 def test_new_tasks_are_placed_with_the_stored_basis(client_a, ws_a):
