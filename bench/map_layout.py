@@ -53,7 +53,7 @@ def _arrange() -> list[Result]:
 
 def _cheapest_position_write() -> float:
     """The least any arrange that stores positions with change versions writes: one statement
-    over the workspace's rows, no parameters, no join; rolled back."""
+    over the workspace's rows, no per-row parameters, no join; rolled back."""
     with transaction.atomic(), connection.cursor() as cursor:
         started = time.perf_counter()
         cursor.execute(
