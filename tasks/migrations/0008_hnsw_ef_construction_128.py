@@ -4,9 +4,23 @@ import pgvector.django.indexes
 from django.db import migrations
 
 
+# Rebuilds the similar-tasks index with a wider candidate list (see tasks/models.py). The build reads
+# every vector (about 90 s per 100,000 with maintenance_work_mem = 1GB, longer below), so it runs
+# CONCURRENTLY next to the old index, which keeps serving queries and embedding writes until the swap.
+# A build that failed half-way leaves an invalid index under the new name: the first step drops it.
+def _rebuild(ef_construction: int) -> list[str]:
+    # One statement per entry: CONCURRENTLY cannot run inside a transaction block.
+    return [
+        "DROP INDEX CONCURRENTLY IF EXISTS embedding_vector_hnsw_new",
+        "CREATE INDEX CONCURRENTLY embedding_vector_hnsw_new ON tasks_embedding USING hnsw"
+        f" (vector vector_cosine_ops) WITH (m = 16, ef_construction = {ef_construction})",
+        "DROP INDEX CONCURRENTLY IF EXISTS embedding_vector_hnsw",
+        "ALTER INDEX embedding_vector_hnsw_new RENAME TO embedding_vector_hnsw",
+    ]
+
+
 class Migration(migrations.Migration):
-    # Rebuilds the similar-tasks index with a wider candidate list (see tasks/models.py). The build
-    # reads every vector: about 90 s per 100,000 with maintenance_work_mem = 1GB, longer below.
+    atomic = False
 
     dependencies = [
         ("tasks", "0007_task_place_pending"),
@@ -14,18 +28,23 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name="embedding",
-            name="embedding_vector_hnsw",
-        ),
-        migrations.AddIndex(
-            model_name="embedding",
-            index=pgvector.django.indexes.HnswIndex(
-                ef_construction=128,
-                fields=["vector"],
-                m=16,
-                name="embedding_vector_hnsw",
-                opclasses=["vector_cosine_ops"],
-            ),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunSQL(_rebuild(128), reverse_sql=_rebuild(64))],
+            state_operations=[
+                migrations.RemoveIndex(
+                    model_name="embedding",
+                    name="embedding_vector_hnsw",
+                ),
+                migrations.AddIndex(
+                    model_name="embedding",
+                    index=pgvector.django.indexes.HnswIndex(
+                        ef_construction=128,
+                        fields=["vector"],
+                        m=16,
+                        name="embedding_vector_hnsw",
+                        opclasses=["vector_cosine_ops"],
+                    ),
+                ),
+            ],
         ),
     ]

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from graph.models import Edge
-from tasks.models import Task
+from tasks.models import Embedding, Task
 from tests.factories import EdgeFactory, TaskFactory
 from workspaces.models import Workspace
 
@@ -193,6 +194,23 @@ def test_similar_tasks_are_ranked_and_scoped(client_a, client_b, ws_a, ws_b, sla
     todo = client_a.get("/api/tasks/me/similar?status=todo").json()
     assert [t["id"] for t in todo] == ["near1", "near2"]
     assert client_a.get("/api/tasks/me/similar?status=someday").status_code == 400
+
+
+def test_the_similar_tasks_index_in_the_database_is_the_one_the_model_declares():
+    """Migration 0008 rebuilds the index by raw SQL (CONCURRENTLY), outside Django's own operations:
+    the database must end with exactly one valid index carrying the model's parameters."""
+    declared = next(i for i in Embedding._meta.indexes if i.name == "embedding_vector_hnsw")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(c.oid), i.indisvalid FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'embedding_vector%%'"
+        )
+        rows = cursor.fetchall()
+    assert [(name, valid) for name, _, valid in rows] == [("embedding_vector_hnsw", True)]
+    definition = rows[0][1]
+    assert "USING hnsw (vector vector_cosine_ops)" in definition
+    assert f"m='{declared.m}'" in definition
+    assert f"ef_construction='{declared.ef_construction}'" in definition
 
 
 def test_search_ranks_by_meaning_and_keeps_filters(client_a, client_b):
