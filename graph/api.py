@@ -21,6 +21,7 @@ from graph.selectors import (
 )
 from graph.services import edge_create, edge_delete, edge_delete_pair, graph_auto_arrange
 from linkdo.fields import FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
+from linkdo.openapi import error_response
 from tasks.models import MAX_ID_LENGTH
 from workspaces.api import WorkspaceViewSet
 
@@ -54,6 +55,7 @@ class EdgeViewSet(WorkspaceViewSet):
         responses={
             201: EdgeSerializer,
             200: OpenApiResponse(EdgeSerializer, description="The pair was linked already."),
+            404: error_response("A task named by source or target does not exist here."),
         },
     )
     def create(self, request):

@@ -11,12 +11,26 @@ from scipy.linalg import orthogonal_procrustes
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import pairwise_distances, silhouette_score
+from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
-SCALE = 40.0  # the old backend's scale, which the PWA's viewport expects
+SCALE = 40.0  # the old backend's scale, the smallest a map gets (a few tasks)
+# The PWA draws a node about 50 units wide: the median distance from a task to its nearest
+# neighbour is at least this, whatever the number of tasks (a fixed scale packs 200 into one disc).
+MIN_NEIGHBOUR_DISTANCE = 60.0
+SPREAD_MARGIN = 1.1  # aim a little above the minimum, so small changes keep it
+KEEP_SCALE_UP_TO = 1.5  # a previous scale is kept while it is at most this times the needed one
+# n tasks spread evenly (a disc of standard deviation 1) need about 40 * sqrt(n) units per standard
+# deviation; tight groups (near-identical texts) would need far more and turn the map into a few
+# dots thousands of units apart. The scale stops at 4 times the even need: inside such a group the
+# PWA's collision force parts the nodes.
+MAX_SCALE_PER_ROOT_N = 160.0
 MAX_STRETCH = 100.0
 MAX_PROJECTED = 1e6  # far beyond any map, well inside the database's coordinate bounds
-UNEMBEDDED_SPACING = 100.0  # "x = i * 100, y = 0" when fewer than two tasks are embedded
+# Tasks with no place from the map (nothing embedded yet, or pending) go on a sunflower spiral
+# around the map's centre: r = SPIRAL_STEP * sqrt(i), about 1.9 * SPIRAL_STEP between neighbours.
+SPIRAL_STEP = 36.0
+GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
 MAX_CLUSTERS = 8
 SILHOUETTE_SAMPLE = 500
 CLUSTER_SAMPLE = 1000
@@ -30,7 +44,8 @@ SEED = 0
 @dataclass(frozen=True)
 class Basis:
     """coords = (embedding - mean) @ [wx, wy] + [bx, by]: the fitted PCA components, divided by the
-    per-axis standard deviation, times SCALE, rotated onto the previous layout."""
+    per-axis standard deviation, times the map's scale (see map_scale), rotated onto the previous
+    layout."""
 
     mean: np.ndarray
     wx: np.ndarray
@@ -48,7 +63,9 @@ class Basis:
 def fit_layout(embeddings: np.ndarray, previous: Basis | None = None) -> tuple[np.ndarray, Basis]:
     """2D coordinates of the rows (n >= 2) and the basis that produced them.
 
-    PCA to 2 components, standardised per axis, times SCALE. With a previous basis, two steps keep the
+    PCA to 2 components, standardised per axis, times map_scale (SCALE, or more so that the median
+    task is MIN_NEIGHBOUR_DISTANCE from its nearest neighbour). With a previous basis, its scale is
+    kept while it is between the needed scale and KEEP_SCALE_UP_TO times it, and two steps keep the
     map still: (1) hysteresis: when the previous map's plane still captures at least KEEP_PLANE of
     the variance the new top-2 plane captures, the previous plane is kept (when principal variances
     are close, PCA's plane swings with any small change, and no rotation can undo that); (2) the
@@ -71,11 +88,19 @@ def fit_layout(embeddings: np.ndarray, previous: Basis | None = None) -> tuple[n
     # An axis with (almost) no spread, e.g. the second axis of two tasks, is not stretched more than
     # MAX_STRETCH times the first: dividing by a rounding error put new tasks at 1e16.
     std = np.maximum(std, max(std.max() / MAX_STRETCH, 1e-9))
-    weights = axes / std * SCALE  # (dim, 2)
-    coords = raw / std * SCALE
+    standardised = raw / std
+    scale = map_scale(standardised)
+    target = previous.project(data) if usable else None
+    if target is not None:
+        # The previous map's own scale, while it still spaces the tasks well: a scale that moved
+        # with every arrange would move every task.
+        previous_scale = math.sqrt(((target - target.mean(axis=0)) ** 2).sum(axis=1).mean() / 2)
+        if scale <= previous_scale <= scale * KEEP_SCALE_UP_TO:
+            scale = previous_scale
+    weights = axes / std * scale  # (dim, 2)
+    coords = standardised * scale
     offset = np.zeros(2)
-    if usable:
-        target = previous.project(data)
+    if target is not None:
         rotation, _ = orthogonal_procrustes(
             coords - coords.mean(axis=0), target - target.mean(axis=0)
         )
@@ -92,8 +117,35 @@ def _centred_product(data: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np
     return data @ axes - mean @ axes
 
 
-def unembedded_layout(count: int) -> np.ndarray:
-    return np.column_stack([np.arange(count) * UNEMBEDDED_SPACING, np.zeros(count)])
+def median_neighbour_distance(coords: np.ndarray) -> float:
+    """The median distance from a point to its nearest other point; points that coincide (tasks
+    with the same text) are left out, since no scale can part them. 0 when nothing remains."""
+    if len(coords) < 2:
+        return 0.0
+    distances, _ = NearestNeighbors(n_neighbors=2).fit(coords).kneighbors(coords)
+    nearest = distances[:, 1]
+    nearest = nearest[nearest > 1e-12]
+    return float(np.median(nearest)) if len(nearest) else 0.0
+
+
+def map_scale(standardised: np.ndarray) -> float:
+    """Map units per standard deviation: SCALE, or more when the tasks would otherwise sit closer
+    than MIN_NEIGHBOUR_DISTANCE to their nearest neighbour (the median task), up to
+    MAX_SCALE_PER_ROOT_N * sqrt(n)."""
+    nearest = median_neighbour_distance(standardised)
+    if nearest == 0.0:
+        return SCALE
+    needed = MIN_NEIGHBOUR_DISTANCE * SPREAD_MARGIN / nearest
+    return max(SCALE, min(needed, MAX_SCALE_PER_ROOT_N * math.sqrt(len(standardised))))
+
+
+def spiral_positions(start: int, count: int, centre=(0.0, 0.0)) -> np.ndarray:
+    """Positions start .. start + count - 1 of a sunflower spiral around `centre`: evenly spread,
+    about 1.9 * SPIRAL_STEP apart, n tasks within SPIRAL_STEP * sqrt(n) of the centre, never a row."""
+    index = np.arange(start, start + count, dtype=np.float64)
+    radius = SPIRAL_STEP * np.sqrt(index)
+    angle = index * GOLDEN_ANGLE
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]) + np.asarray(centre)
 
 
 def jitter(key: str, radius: float) -> tuple[float, float]:

@@ -27,14 +27,27 @@ class EdgePairDeletedSerializer(serializers.Serializer):
 
 
 class GraphTaskSerializer(TaskSerializer):
+    workspace_id = serializers.CharField(required=False)
     description = serializers.CharField(allow_blank=True, required=False)
+    created_at = serializers.DateTimeField(required=False)
+    updated_at = serializers.DateTimeField(required=False)
+
+
+class GraphEdgeSerializer(EdgeSerializer):
+    workspace_id = serializers.CharField(required=False)
 
 
 class GraphSerializer(serializers.Serializer):
     tasks = GraphTaskSerializer(
-        many=True, help_text="`description` is left out with fields=compact."
+        many=True,
+        help_text=(
+            "`workspace_id`, `description`, `created_at` and `updated_at` are left out with "
+            "fields=compact."
+        ),
     )
-    edges = EdgeSerializer(many=True)
+    edges = GraphEdgeSerializer(
+        many=True, help_text="`workspace_id` is left out with fields=compact."
+    )
 
 
 class PositionSerializer(serializers.Serializer):

@@ -42,14 +42,23 @@ def edges_json(queryset: QuerySet[Edge]) -> list[dict]:
     return [edge_json(row) for row in queryset.values_list(*EDGE_FIELDS)]
 
 
+# What `?fields=compact` leaves out: the descriptions (the bulk of a big map), the workspace id
+# repeated on every row (the client sent it) and the timestamps, which the map does not draw.
+COMPACT_TASK_OMITS = ("workspace_id", "description", "created_at", "updated_at")
+COMPACT_EDGE_OMITS = ("workspace_id",)
+
+
 def graph_json(*, workspace: Workspace, compact: bool = False) -> dict:
     """Tasks with their stored coordinates and all edges: two queries whatever the size.
-    `compact` leaves out the descriptions, the bulk of a big map."""
+    `compact` leaves out what the map does not draw (COMPACT_TASK_OMITS, COMPACT_EDGE_OMITS)."""
     tasks = tasks_json(task_list(workspace=workspace))
+    edges = edges_json(edge_list(workspace=workspace))
     if compact:
-        for task in tasks:
-            del task["description"]
-    return {"tasks": tasks, "edges": edges_json(edge_list(workspace=workspace))}
+        for rows, omits in ((tasks, COMPACT_TASK_OMITS), (edges, COMPACT_EDGE_OMITS)):
+            for row in rows:
+                for name in omits:
+                    del row[name]
+    return {"tasks": tasks, "edges": edges}
 
 
 def embeddings_matrix(*, workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:

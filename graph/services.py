@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import Q
@@ -9,7 +11,7 @@ from graph.layout import (
     describe_clusters,
     fit_layout,
     place_without_embedding,
-    unembedded_layout,
+    spiral_positions,
 )
 from graph.models import Edge
 from graph.pgbinary import encode_positions
@@ -110,8 +112,8 @@ def edge_create(
             ).values_list("client_id", "id")
         )
         for client_id in (source, target):
-            if client_id not in found:
-                raise ApplicationError(f"Task {client_id!r} does not exist in this workspace.")
+            if client_id not in found:  # another workspace's task is unknown here, like any other
+                raise NotFoundError(f"Task {client_id!r} does not exist in this workspace.")
         existing = Edge.objects.filter(_pair(found[source], found[target])).first()
         (edge_id,) = edges_upsert_manual(
             workspace=workspace, links=[(found[source], found[target], weight)], version=version
@@ -235,7 +237,7 @@ def graph_auto_arrange(*, workspace: Workspace) -> dict:
         )
         ids, embeddings = embeddings_matrix(workspace=workspace)
         if len(ids) < 2:
-            coords = unembedded_layout(len(tasks))
+            coords = spiral_positions(0, len(tasks))
             labels = [None] * len(tasks)
             basis, clusters = None, []
         else:
@@ -279,13 +281,52 @@ def _arrange_embedded(workspace, tasks, ids, embeddings):
     return coords, labels, basis, clusters
 
 
+# A workspace never arranged gets a map basis by itself once this many tasks are embedded, so new
+# tasks land by meaning from then on (before, the old backend laid them out in an endless row).
+AUTO_BASIS_MIN_TASKS = 3
+
+
+def map_basis(*, workspace: Workspace) -> Basis | None:
+    """The workspace's map basis: the stored one, or, for a workspace never arranged with at least
+    AUTO_BASIS_MIN_TASKS embedded tasks, a fitted one, stored, and shifted so that it projects those
+    tasks around where they are now (nothing already on the map moves). Called by writers that
+    hold the workspace's change lock, so two never fit one each."""
+    basis = layout_basis(workspace=workspace)
+    if basis is not None:
+        return basis
+    ids, embeddings = embeddings_matrix(workspace=workspace)
+    if len(ids) < AUTO_BASIS_MIN_TASKS:
+        return None
+    coords, basis = fit_layout(embeddings)
+    where = np.array(Task.objects.filter(pk__in=ids.tolist()).values_list("x", "y"), dtype=float)
+    shift = where.mean(axis=0) - coords.mean(axis=0)
+    basis = replace(basis, bx=basis.bx + float(shift[0]), by=basis.by + float(shift[1]))
+    Workspace.objects.filter(pk=workspace.pk).update(
+        layout_mean=basis.mean, layout_wx=basis.wx, layout_wy=basis.wy,
+        layout_bx=basis.bx, layout_by=basis.by,
+    )  # fmt: skip
+    return basis
+
+
 def task_place(*, workspace: Workspace, task: Task, vector: np.ndarray | None) -> bool:
-    """Put a freshly embedded task where the workspace's current map basis projects its vector (in
-    memory). False when there is no vector or the workspace has no basis yet (never arranged)."""
+    """Put a freshly embedded task where the workspace's map basis projects its vector (in
+    memory). False when there is no vector or the workspace has no basis yet."""
     if vector is None:
         return False
-    basis = layout_basis(workspace=workspace)
-    if basis is None:
+    basis = map_basis(workspace=workspace)
+    if basis is None or basis.mean.shape[0] != np.asarray(vector).shape[-1]:
         return False
     task.x, task.y = (float(v) for v in basis.project(np.asarray(vector)[None, :])[0])
     return True
+
+
+def unplaced_positions(*, workspace: Workspace, count: int) -> np.ndarray:
+    """Provisional places for `count` new tasks the map cannot place (no embedding yet): the next
+    points of a spiral around the map's centre, after the tasks already waiting there (or, before
+    the workspace has a map, after all its tasks). Never a row wider than the map."""
+    basis = layout_basis(workspace=workspace)
+    live = Task.objects.filter(workspace=workspace, deleted_at__isnull=True)
+    if basis is None:
+        return spiral_positions(live.count(), count)
+    waiting = live.filter(place_pending=True).count()
+    return spiral_positions(waiting, count, centre=(basis.bx, basis.by))

@@ -9,11 +9,11 @@ from collections import Counter
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from pgvector.django import CosineDistance
 
 from linkdo.ai import ProviderError, get_provider, get_tag_provider
 from linkdo.ai.vectors import embedding_text
-from tasks.models import MAX_TAG_LENGTH, Task
+from tasks.models import MAX_TAG_LENGTH
+from tasks.selectors import nearest_tags
 from workspaces.models import Workspace
 
 logger = logging.getLogger("linkdo.tags")
@@ -22,18 +22,34 @@ MAX_SUGGESTIONS = 5
 MIN_LLM_SUGGESTIONS = 3
 PROMPT_VOCABULARY = 100  # the most used tags go into the prompt when the vocabulary is large
 NEIGHBOURS = 10
+# Offline support rules, chosen on tests/tags/labelled_tasks.py (precision@3 0.29 -> see
+# docs/PERFORMANCE.md): a neighbour counts from this cosine similarity (the local provider's
+# unrelated texts score below it), a tag needs this share of the neighbours' weighted votes, and
+# this many times its share of the workspace.
+MIN_SIMILARITY = 0.2
+MIN_SHARE = 0.4
+MIN_LIFT = 2.0
 
 
-def tag_vocabulary(*, workspace: Workspace, limit: int = 500) -> list[str]:
-    """The workspace's tags, most used first (ties alphabetical)."""
+def tag_counts(*, workspace: Workspace) -> tuple[dict[str, int], int]:
+    """How many live tasks carry each tag, and how many live tasks there are (at least 1)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tag FROM tasks_task, unnest(tags) AS tag "
-            "WHERE workspace_id = %s AND deleted_at IS NULL "
-            "GROUP BY tag ORDER BY count(*) DESC, tag LIMIT %s",
-            [workspace.pk, limit],
+            "SELECT tag, count(*) FROM tasks_task, unnest(tags) AS tag "
+            "WHERE workspace_id = %s AND deleted_at IS NULL GROUP BY tag",
+            [workspace.pk],
         )
-        return [tag for (tag,) in cursor.fetchall()]
+        counts = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT count(*) FROM tasks_task WHERE workspace_id = %s AND deleted_at IS NULL",
+            [workspace.pk],
+        )
+        return counts, max(cursor.fetchone()[0], 1)
+
+
+def tag_vocabulary(counts: dict[str, int], limit: int = 500) -> list[str]:
+    """The workspace's tags (from tag_counts), most used first (ties alphabetical)."""
+    return sorted(counts, key=lambda tag: (-counts[tag], tag))[:limit]
 
 
 def _clean(tags: list[str]) -> list[str]:
@@ -41,32 +57,42 @@ def _clean(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tag for tag in cleaned if tag))
 
 
-def _similar_tags(*, workspace: Workspace, text: str, vocabulary: list[str]) -> list[str]:
-    """Vote among the tags of the most similar tasks (cosine distance) and the existing tags that
-    appear in the text. Works offline; an embedding failure leaves only the text matches."""
-    votes: Counter[str] = Counter()
+def _similar_tags(
+    *, workspace: Workspace, text: str, counts: dict[str, int], live: int
+) -> list[str]:
+    """Tags with real support, offline: the workspace's tags named in the text, then the tags
+    carried by the text's close neighbours (cosine similarity at least MIN_SIMILARITY) that hold at
+    least MIN_SHARE of those neighbours' similarity-weighted votes and at least MIN_LIFT times the
+    tag's share of the whole workspace (a tag on every third task is no evidence). Fewer than five,
+    or none, when unsure: the old vote always named five, mostly the workspace's commonest tags.
+    An embedding failure leaves only the tags named in the text."""
+    lowered = text.lower()
+    named = [
+        tag
+        for tag in tag_vocabulary(counts)
+        if re.search(r"(?<!\w)" + re.escape(tag.lower()), lowered)
+    ]
     try:
         query = get_provider().embed([text], deadline_s=settings.LINKDO_EMBED_TIMEOUT_S)[0]
     except ProviderError as exc:
         logger.warning("similar-tag vote without embeddings: %s", exc)
-        query = None
-    if query is not None:
-        neighbours = (
-            Task.objects.filter(
-                workspace=workspace, deleted_at__isnull=True, embedding__isnull=False
-            )
-            .annotate(distance=CosineDistance("embedding__vector", query))
-            .order_by("distance")
-            .values_list("tags", "distance")[:NEIGHBOURS]
-        )
-        for tags, distance in neighbours:
-            for tag in tags:
-                votes[tag] += max(0.0, 1.0 - distance)
-    lowered = text.lower()
-    for tag in vocabulary:
-        if re.search(r"(?<!\w)" + re.escape(tag.lower()), lowered):
-            votes[tag] += 1.0
-    return [tag for tag, score in votes.most_common(MAX_SUGGESTIONS) if score > 0]
+        return named[:MAX_SUGGESTIONS]
+    neighbours = [
+        (tags, 1.0 - distance)
+        for tags, distance in nearest_tags(workspace=workspace, vector=query, limit=NEIGHBOURS)
+        if 1.0 - distance >= MIN_SIMILARITY
+    ]
+    weight = sum(similarity for _, similarity in neighbours)
+    votes: Counter[str] = Counter()
+    for tags, similarity in neighbours:
+        for tag in tags:
+            votes[tag] += similarity
+    supported = [
+        tag
+        for tag, vote in votes.most_common()
+        if vote >= MIN_SHARE * weight and vote / weight >= MIN_LIFT * counts.get(tag, 0) / live
+    ]
+    return list(dict.fromkeys(named + supported))[:MAX_SUGGESTIONS]
 
 
 def _cache_key(workspace: Workspace, text: str, vocabulary: list[str], model: str) -> str:
@@ -83,7 +109,8 @@ def tags_suggest(
     the vocabulary changes. Similar-task votes are cheap and always fresh.
     """
     text = embedding_text(title, description, [])
-    vocabulary = tag_vocabulary(workspace=workspace)
+    counts, live = tag_counts(workspace=workspace)
+    vocabulary = tag_vocabulary(counts)
     provider = get_tag_provider(api_key=api_key)
     key = _cache_key(workspace, text, vocabulary, getattr(provider, "text_model", "none"))
     if (cached := cache.get(key)) is not None:
@@ -97,12 +124,12 @@ def tags_suggest(
         llm_tags = None
     if llm_tags is not None and (tags := _clean(llm_tags)[:MAX_SUGGESTIONS]):
         if len(tags) < MIN_LLM_SUGGESTIONS:
-            similar = _similar_tags(workspace=workspace, text=text, vocabulary=vocabulary)
+            similar = _similar_tags(workspace=workspace, text=text, counts=counts, live=live)
             tags = _clean(tags + similar)[:MIN_LLM_SUGGESTIONS]
         result = {"tags": tags, "source": "llm"}
         cache.set(key, result, settings.LINKDO_TAG_CACHE_SECONDS)
         return result
     return {
-        "tags": _similar_tags(workspace=workspace, text=text, vocabulary=vocabulary),
+        "tags": _similar_tags(workspace=workspace, text=text, counts=counts, live=live),
         "source": "similar",
     }

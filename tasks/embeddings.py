@@ -5,6 +5,7 @@ A provider failure never loses a task: the task is stored with its embedding pen
 own table (tasks.models.Embedding), written only when a task is really (re-)embedded.
 """
 
+import json
 import logging
 from collections.abc import Iterable
 
@@ -17,7 +18,6 @@ from linkdo.ai import AIProvider, ProviderError
 from linkdo.ai.vectors import embedding_hash, embedding_text
 from tasks.models import Task
 from workspaces.models import Workspace
-from workspaces.services import workspace_begin_change
 
 logger = logging.getLogger("linkdo.embeddings")
 
@@ -26,17 +26,37 @@ INSERT INTO tasks_embedding (task_id, workspace_id, vector) VALUES (%s, %s, %s::
 ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector
 """
 
-# One statement stores a whole batch; a task whose updated_at moved since it was read (the user
-# edited it meanwhile) is left alone, so a stale vector never overwrites a fresh edit. Returns the
-# stored tasks and whether each waits to be placed on the map.
+# Lock order, everywhere: the workspace row first (workspace_begin_change / workspace_lock), then
+# task rows. A batch that touched task rows first and then needed its workspace (the embedding's
+# foreign key, the placement's change version) deadlocked with every concurrent writer.
+# The batch's workspaces are locked in id order (two batches over several workspaces must not
+# deadlock either) and each takes a change version: a task whose embedding becomes ready is a change
+# devices pull, or they would show it pending for good.
+_LOCK_WORKSPACES_SQL = """
+WITH locked AS (
+    SELECT id FROM workspaces_workspace
+    WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
+    ORDER BY id FOR UPDATE
+)
+UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
+WHERE w.id = locked.id RETURNING w.id, w.change_version
+"""
+
+# One statement stores a whole batch. A vector is stored only for the text it was computed from:
+# a task whose title, description or tags changed since it was read (edited meanwhile) is left
+# alone, so a stale vector is never marked ready. Returns the stored tasks and whether each waits
+# to be placed on the map.
 _STORE_BATCH_SQL = """
 WITH batch AS (
     SELECT v.id, t.workspace_id, v.embedding, v.hash
-    FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[]) AS v(id, updated_at, embedding, hash)
-    JOIN tasks_task t ON t.id = v.id AND t.updated_at = v.updated_at
+    FROM jsonb_to_recordset(%s::jsonb)
+        AS v(id bigint, title text, description text, tags varchar[], embedding text, hash text)
+    JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
+        AND t.tags = v.tags AND t.deleted_at IS NULL
 ),
 hashes AS (
-    UPDATE tasks_task t SET embedding_hash = batch.hash FROM batch WHERE t.id = batch.id
+    UPDATE tasks_task t SET embedding_hash = batch.hash, version = w.change_version
+    FROM batch, workspaces_workspace w WHERE t.id = batch.id AND w.id = t.workspace_id
     RETURNING t.id, t.workspace_id, t.place_pending
 ),
 vectors AS (
@@ -105,39 +125,48 @@ def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
         return 0
     texts = [embedding_text(title, description, tags) for _, _, title, description, tags in rows]
     vectors = provider.embed(texts, deadline_s=settings.LINKDO_EMBED_BATCH_TIMEOUT_S)
-    params = [
-        [row[0] for row in rows],
-        [row[1] for row in rows],
-        [vector_literal(vector) for vector in vectors],
-        [embedding_hash(provider.embedding_model, text) for text in texts],
+    batch = [
+        {
+            "id": task_id,
+            "title": title,
+            "description": description,
+            "tags": tags,
+            "embedding": vector_literal(vector),
+            "hash": embedding_hash(provider.embedding_model, text),
+        }
+        for (task_id, _, title, description, tags), text, vector in zip(
+            rows, texts, vectors, strict=True
+        )
     ]
     vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_STORE_BATCH_SQL, params)
+            cursor.execute(_LOCK_WORKSPACES_SQL, [[row[0] for row in rows]])
+            versions = dict(cursor.fetchall())
+            cursor.execute(_STORE_BATCH_SQL, [json.dumps(batch)])
             stored = cursor.fetchall()
         to_place: dict[str, list[int]] = {}
         for task_id, workspace_id, place_pending in stored:
             if place_pending:
                 to_place.setdefault(workspace_id, []).append(task_id)
         for workspace_id, ids in to_place.items():
-            _place(workspace_id, ids, np.vstack([vector_of[i] for i in ids]))
+            vectors = np.vstack([vector_of[i] for i in ids])
+            _place(workspace_id, ids, vectors, version=versions[workspace_id])
     return len(stored)
 
 
-def _place(workspace_id: str, ids: list[int], vectors: np.ndarray) -> None:
+def _place(workspace_id: str, ids: list[int], vectors: np.ndarray, *, version: int) -> None:
     """Where the workspace's map basis projects the vectors, under a new change version (other
     devices pull the new places). Before the first auto-arrange there is no basis: the tasks keep
     their provisional places and the mark is dropped (the arrange places them)."""
-    from graph.selectors import layout_basis  # graph imports tasks
+    from graph.services import map_basis  # graph imports tasks
 
     workspace = Workspace(pk=workspace_id)
-    basis = layout_basis(workspace=workspace)
-    if basis is None or basis.mean.shape[0] != vectors.shape[1]:  # never arranged, or another model
+    basis = map_basis(workspace=workspace)
+    if basis is None or basis.mean.shape[0] != vectors.shape[1]:  # no map yet, or another model
         Task.objects.filter(pk__in=ids, place_pending=True).update(place_pending=False)
         return
     coords = basis.project(vectors)
-    version = workspace_begin_change(workspace=workspace)
     with connection.cursor() as cursor:
         cursor.execute(
             _PLACE_SQL,

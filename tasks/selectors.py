@@ -111,6 +111,22 @@ def tasks_by_similarity(
     return [{**task_json(row[:-1]), "score": round(1.0 - row[-1], 6)} for row in rows]
 
 
+def nearest_tags(*, workspace: Workspace, vector, limit: int) -> list[tuple[list[str], float]]:
+    """(tags, cosine distance) of the workspace's live embedded tasks nearest to `vector`, nearest
+    first, with the same index settings as similar tasks (a workspace-filtered HNSW scan needs
+    them to return enough rows when other workspaces are large)."""
+    rows = (
+        task_list(workspace=workspace)
+        .filter(embedding__isnull=False)
+        .annotate(distance=CosineDistance("embedding__vector", vector))
+        .order_by("distance")
+        .values_list("tags", "distance")[:limit]
+    )
+    with transaction.atomic():
+        _enable_iterative_hnsw_scan()
+        return list(rows)
+
+
 def _enable_iterative_hnsw_scan() -> None:
     """pgvector >= 0.8: keep scanning the HNSW graph until enough rows pass the workspace filter.
     On 0.7 (still supported with DATABASE_URL) the settings do not exist and exact scans remain."""

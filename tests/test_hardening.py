@@ -75,7 +75,7 @@ CATALOGUE = [
         "greater than",
     ),  # fmt: skip
     ("self-edge", "post", "/api/edges", '{"source": "a", "target": "a"}', 400, "different"),
-    ("edge to nowhere", "post", "/api/edges", '{"source": "a", "target": "zzz"}', 400, "zzz"),
+    ("edge to nowhere", "post", "/api/edges", '{"source": "a", "target": "zzz"}', 404, "zzz"),
     (
         "5 MB sync",
         "post",

@@ -15,19 +15,17 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from graph.layout import SCALE, jitter
 from graph.models import Edge
-from graph.selectors import layout_basis
 from graph.services import (
     edges_delete_for_tasks,
     edges_link_by_tags,
     edges_tombstone,
     edges_upsert_manual,
+    unplaced_positions,
 )
 from linkdo.ai.vectors import embedding_text
 from tasks.models import Task
 from tasks.selectors import task_instance_json
-from tasks.services import UNPLACED_SPACING
 from tasks.sync.items import (
     EdgeItem,
     Rejected,
@@ -282,18 +280,12 @@ class _TaskWriter:
 
     def _place(self, tasks: list[Task]) -> None:
         """Provisional places for new tasks without coordinates, until their embedding is
-        projected: around the map's centre once it has a basis, else after the others (x = i * 100)."""
+        projected: a spiral around the map's centre (see graph.services.unplaced_positions)."""
         if not tasks:
             return
-        basis = layout_basis(workspace=self.workspace)
-        if basis is not None:
-            for task in tasks:
-                dx, dy = jitter(task.client_id, SCALE * 0.25)
-                task.x, task.y = basis.bx + dx, basis.by + dy
-            return
-        start = Task.objects.filter(workspace=self.workspace, deleted_at__isnull=True).count()
-        for offset, task in enumerate(tasks):
-            task.x = UNPLACED_SPACING * (start + offset)
+        positions = unplaced_positions(workspace=self.workspace, count=len(tasks))
+        for task, (x, y) in zip(tasks, positions.tolist(), strict=True):
+            task.x, task.y = x, y
 
 
 def _apply_edges(

@@ -71,11 +71,11 @@ def test_nan_and_infinity_weights_are_refused(client_a, pair):
     assert Edge.objects.count() == 0
 
 
-def test_edge_to_missing_or_foreign_task_is_400(client_a, pair, ws_b):
+def test_edge_to_missing_or_foreign_task_is_404(client_a, pair, ws_b):
     TaskFactory(workspace=ws_b, client_id="foreign")
     for target in ["ghost", "foreign"]:
         response = client_a.post("/api/edges", {"source": "a", "target": target})
-        assert response.status_code == 400
+        assert response.status_code == 404
         assert f"Task '{target}' does not exist in this workspace." == response.json()["detail"]
     assert Edge.objects.count() == 0
 

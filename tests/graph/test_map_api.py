@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from graph.layout import MAX_SCALE_PER_ROOT_N, spiral_positions
 from graph.models import Edge
 from tasks.models import Embedding, Task
 from tests.factories import EdgeFactory, TaskFactory
@@ -44,21 +45,23 @@ def positions(client) -> dict[str, tuple[float, float]]:
     return {t["id"]: (t["x"], t["y"]) for t in client.get("/api/graph").json()["tasks"]}
 
 
-def test_fewer_than_two_embedded_tasks_form_a_row(client_a, ws_a, slash):
+def test_fewer_than_two_embedded_tasks_form_a_spiral(client_a, ws_a, slash):
     TaskFactory(workspace=ws_a, client_id="a")
     embedded_task(ws_a, "b", np.ones(DIM))
     TaskFactory(workspace=ws_a, client_id="c")
     response = client_a.post(f"/api/graph/auto-arrange{slash}")
     assert response.status_code == 200
+    spiral = spiral_positions(0, 3).tolist()
     assert response.json() == {
         "positions": [
-            {"id": "a", "x": 0.0, "y": 0.0, "cluster": None},
-            {"id": "b", "x": 100.0, "y": 0.0, "cluster": None},
-            {"id": "c", "x": 200.0, "y": 0.0, "cluster": None},
+            {"id": task_id, "x": x, "y": y, "cluster": None}
+            for task_id, (x, y) in zip("abc", spiral, strict=True)
         ],
         "clusters": [],
     }
-    assert positions(client_a) == {"a": (0.0, 0.0), "b": (100.0, 0.0), "c": (200.0, 0.0)}
+    assert positions(client_a) == {
+        task_id: (x, y) for task_id, (x, y) in zip("abc", spiral, strict=True)
+    }
 
 
 def test_arrange_stores_positions_basis_and_clusters(client_a, ws_a):
@@ -66,7 +69,10 @@ def test_arrange_stores_positions_basis_and_clusters(client_a, ws_a):
     body = client_a.post("/api/graph/auto-arrange").json()
     assert len(body["positions"]) == 120
     coords = np.array([(p["x"], p["y"]) for p in body["positions"]])
-    assert np.allclose(coords.std(axis=0), 40.0, rtol=0.05)
+    spread = coords.std(axis=0)
+    # Standardised, then scaled for 120 tasks: four tight topics reach the scale's cap.
+    assert np.isclose(spread[0], spread[1], rtol=0.05)
+    assert spread[0] == pytest.approx(MAX_SCALE_PER_ROOT_N * np.sqrt(120), rel=0.05)
     assert positions(client_a) == {p["id"]: (p["x"], p["y"]) for p in body["positions"]}
     names = {c["name"] for c in body["clusters"]}
     assert len(body["clusters"]) >= 2
@@ -131,8 +137,7 @@ def test_new_tasks_are_placed_with_the_stored_basis(client_a, ws_a):
         centred @ np.asarray(workspace.layout_wx) + workspace.layout_bx,
         centred @ np.asarray(workspace.layout_wy) + workspace.layout_by,
     )
-    assert (created["x"], created["y"]) == pytest.approx(expected, abs=1e-6)
-    assert created["x"] != 400.0  # not the "i * 100" row of an unarranged workspace
+    assert (created["x"], created["y"]) == pytest.approx(expected, rel=1e-6)
     moved = client_a.patch("/api/tasks/fresh", {"title": "Completely different words"}).json()
     assert (moved["x"], moved["y"]) != (created["x"], created["y"])
     kept = client_a.patch(

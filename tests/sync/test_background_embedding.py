@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
+from graph.layout import spiral_positions
 from graph.selectors import layout_basis
 from linkdo.ai import ProviderError
 from tasks.background import embed_pending, embedding_worker
@@ -53,8 +54,8 @@ def test_new_tasks_are_projected_once_embedded_and_other_devices_pull_the_place(
     pushed = sync(client_a, {"cursor": None, "tasks": [{"id": "new", "title": "garden 9"}]})
     task = Task.objects.get(workspace=ws_a, client_id="new")
     assert task.place_pending
-    # provisional: beside the map's centre, not stacked at (0, 0) nor far off at x = i * 100
-    assert np.hypot(task.x - basis.bx, task.y - basis.by) == pytest.approx(10.0)
+    # provisional: the first point of the waiting spiral, the map's centre (not x = i * 100)
+    assert (task.x, task.y) == pytest.approx((basis.bx, basis.by))
 
     assert embed_pending(workspace_id="alpha") == 1
 
@@ -78,17 +79,31 @@ def test_a_place_set_by_the_client_before_the_embedding_is_kept(client_a, ws_a):
 
 
 @pytest.mark.django_db
-def test_before_the_first_arrange_new_tasks_keep_the_old_row_layout(client_a, ws_a):
+def test_before_any_map_pushed_tasks_wait_on_a_spiral_then_get_a_map_by_themselves(client_a, ws_a):
+    """Never arranged: no row of x = i * 100. Two embedded tasks are not a map yet: they keep
+    their spiral places. Once three are embedded the workspace gets a basis by itself, and every
+    task embedded from then on is placed by meaning."""
     sync(
-        client_a, {"cursor": None, "tasks": [{"id": f"p{i}", "title": f"P {i}"} for i in range(3)]}
+        client_a, {"cursor": None, "tasks": [{"id": f"p{i}", "title": f"P {i}"} for i in range(2)]}
     )
-    embed_pending(workspace_id="alpha")
     rows = Task.objects.filter(workspace=ws_a).order_by("client_id")
-    assert [(t.x, t.y, t.place_pending) for t in rows] == [
-        (0.0, 0.0, False),
-        (100.0, 0.0, False),
-        (200.0, 0.0, False),
+    assert [(t.x, t.y) for t in rows] == [tuple(p) for p in spiral_positions(0, 2).tolist()]
+    embed_pending(workspace_id="alpha")
+    assert [(t.x, t.y, t.place_pending) for t in rows.all()] == [
+        (x, y, False) for x, y in spiral_positions(0, 2).tolist()
     ]
+    assert layout_basis(workspace=ws_a) is None
+
+    titles = ["garden tomatoes", "garden roses", "quarterly taxes", "tax receipts"]
+    tasks = [{"id": f"n{i}", "title": title} for i, title in enumerate(titles)]
+    sync(client_a, {"cursor": None, "tasks": tasks})
+    embed_pending(workspace_id="alpha")
+    basis = layout_basis(workspace=ws_a)
+    assert basis is not None
+    for task in Task.objects.filter(workspace=ws_a, client_id__startswith="n"):
+        vector = np.asarray(Embedding.objects.get(task=task).vector)
+        assert (task.x, task.y) == pytest.approx(tuple(basis.project(vector[None, :])[0]))
+        assert not task.place_pending
 
 
 @pytest.mark.django_db

@@ -1,6 +1,10 @@
+from unittest.mock import patch
+
 import pytest
 
+from graph.layout import spiral_positions
 from graph.models import Edge
+from linkdo.ai import ProviderError
 from tasks.models import Task
 from tests.factories import EdgeFactory, TaskFactory
 
@@ -65,9 +69,14 @@ def test_create_applies_defaults(client_a):
     assert data["description"] == ""
 
 
-def test_create_without_coordinates_places_tasks_side_by_side(client_a):
-    xs = [client_a.post("/api/tasks", {"id": f"t{i}", "title": "T"}).json()["x"] for i in range(3)]
-    assert xs == [0.0, 100.0, 200.0]
+def test_create_without_coordinates_places_tasks_on_a_spiral(client_a, settings):
+    settings.LINKDO_EMBED_TIMEOUT_S = 0.1
+    with patch("linkdo.ai.local.LocalProvider.embed", side_effect=ProviderError("down")):
+        bodies = [
+            client_a.post("/api/tasks", {"id": f"t{i}", "title": "T"}).json() for i in range(3)
+        ]
+    places = [(body["x"], body["y"]) for body in bodies]
+    assert places == [tuple(p) for p in spiral_positions(0, 3).tolist()]
 
 
 def test_create_keeps_client_coordinates(client_a):
@@ -250,10 +259,17 @@ def test_list_query_count_does_not_grow(client_a, ws_a, django_assert_num_querie
         assert len(client_a.get("/api/tasks").json()) == 33
 
 
-def test_a_deleted_id_cannot_be_created_again(client_a, ws_a):
-    TaskFactory(workspace=ws_a, client_id="gone")
+def test_a_deleted_id_is_created_again_with_a_new_version(client_a, ws_a):
+    """A REST create is a person's explicit intent (the PWA's backup restore deletes, then posts the
+    same ids): the tombstone comes back with the new content and a version devices pull."""
+    TaskFactory(workspace=ws_a, client_id="gone", title="Old", tags=["old"], status="done")
     client_a.delete("/api/tasks/gone")
-    response = client_a.post("/api/tasks", {"id": "gone", "title": "Back?"})
-    assert response.status_code == 409
-    assert "was deleted" in response.json()["detail"]
-    assert Task.objects.filter(client_id="gone", deleted_at__isnull=True).count() == 0
+    deleted_version = Task.objects.get(client_id="gone").version
+    response = client_a.post("/api/tasks", {"id": "gone", "title": "Back", "tags": ["new"]})
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["title"], body["tags"], body["status"]) == ("Back", ["new"], "todo")
+    row = Task.objects.get(client_id="gone")
+    assert row.deleted_at is None and row.version > deleted_version
+    assert Task.objects.filter(client_id="gone").count() == 1
+    assert client_a.post("/api/tasks", {"id": "gone", "title": "Again"}).status_code == 409
