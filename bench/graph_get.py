@@ -70,10 +70,46 @@ def _raw(connection) -> bytes:
     return json.dumps({"tasks": tasks, "edges": edges}, default=str).encode()
 
 
+# A realistic small workspace, made through the API (its auto-links by the tag rule): 200 tasks,
+# tags drawn from 18 with a few common ones, 1-3 each, as the PWA's user would have them.
+SMALL_WORKSPACE, SMALL_TASKS = "bench-graph-small", 200
+TAG_POOL = ["work"] * 6 + ["home"] * 3 + ["errand"] * 2 + [f"topic{i}" for i in range(15)]
+
+
+def _populate_small(rng: random.Random) -> None:
+    client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=SMALL_WORKSPACE)
+    for i in range(SMALL_TASKS):
+        tags = sorted(set(rng.sample(TAG_POOL, rng.randint(1, 3))))
+        body = {"id": f"t{i}", "title": f"Task {i} {' '.join(tags)}", "tags": tags}
+        assert client.post("/api/tasks", body, content_type="application/json").status_code == 201
+
+
+def graph_bytes(workspace_id: str, tasks: int) -> list[Result]:
+    """Bytes of GET /api/graph per task: plain and gzip, full and compact (fields=compact)."""
+    client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=workspace_id)
+    results = []
+    for label, query in (("", {}), (" compact", {"fields": "compact"})):
+        plain = len(client.get("/api/graph", query).content)
+        zipped = client.get("/api/graph", query, HTTP_ACCEPT_ENCODING="gzip")
+        assert zipped["Content-Encoding"] == "gzip"
+        results.append(
+            Result(
+                metric=f"graph bytes/task{label}, gzip ({tasks:,} tasks)",
+                value=len(zipped.content) / tasks,
+                baseline=plain / tasks,
+                unit="B",
+                goal="(compression)",
+                baseline_name="the same answer uncompressed",
+            )
+        )
+    return results
+
+
 def run() -> list[Result]:
     from django.db import connection
 
     drop_workspace(WORKSPACE)
+    drop_workspace(SMALL_WORKSPACE)
     _populate(random.Random(7))
     try:
         client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=WORKSPACE)
@@ -83,9 +119,22 @@ def run() -> list[Result]:
         assert (len(body["tasks"]), len(body["edges"])) == (TASKS, EDGES)
         api = median_seconds(lambda: client.get("/api/graph"))
         raw = median_seconds(lambda: _raw(connection))
+        zipped = median_seconds(lambda: client.get("/api/graph", HTTP_ACCEPT_ENCODING="gzip"))
+        sizes = graph_bytes(WORKSPACE, TASKS)
+        _populate_small(random.Random(11))
+        sizes += graph_bytes(SMALL_WORKSPACE, SMALL_TASKS)
     finally:
         drop_workspace(WORKSPACE)
-    return [
+        drop_workspace(SMALL_WORKSPACE)
+    return sizes + [
+        Result(
+            metric=f"GET /api/graph gzip ({TASKS:,} tasks, {EDGES:,} edges)",
+            value=zipped * 1000,
+            baseline=api * 1000,
+            unit="ms",
+            goal="(cost of compressing)",
+            baseline_name="the same GET uncompressed",
+        ),
         Result(
             metric=f"GET /api/graph ({TASKS:,} tasks, {EDGES:,} edges)",
             value=api * 1000,
@@ -93,5 +142,5 @@ def run() -> list[Result]:
             unit="ms",
             goal="ratio <= 2",
             baseline_name="raw SQL fetch of the same rows + json.dumps",
-        )
+        ),
     ]

@@ -23,7 +23,7 @@ class MapNode:
 
 def group_colour(group: str) -> str:
     """A stable colour per group: cluster numbers take the palette in order, names a hash of it."""
-    if group.isdigit():
+    if group.isascii() and group.isdigit():  # "²" or "①" are digits to isdigit(), not to int()
         return PALETTE[int(group) % len(PALETTE)]
     return PALETTE[hashlib.sha256(group.encode()).digest()[0] % len(PALETTE)]
 

@@ -53,6 +53,32 @@ class FiniteFloatField(serializers.FloatField):
         return super().to_internal_value(data)
 
 
+# Dates and times a person can mean, which Python and PostgreSQL both hold after any time-zone
+# shift: year 1 with a positive offset is a BC timestamp in UTC (psycopg cannot read it back, and
+# one such row broke every read of its workspace); 9999-12-31 with a negative one overflows Python.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
+def parse_timestamp(text) -> datetime:
+    """An ISO 8601 datetime (no offset means UTC) within MIN_YEAR..MAX_YEAR, in UTC; ValueError
+    with a sentence otherwise."""
+    if not isinstance(text, str) or len(text) > 40:
+        raise ValueError("must be an ISO 8601 datetime")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 datetime") from None
+    return _bounded(value).astimezone(UTC)
+
+
+def _bounded(value: datetime) -> datetime:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
 @extend_schema_field(
     {"type": "string", "nullable": True, "description": "YYYY-MM-DD or an ISO 8601 date-time."}
 )
@@ -61,6 +87,7 @@ class DueDateField(serializers.Field):
 
     default_error_messages = {
         "invalid": "Expected a date (YYYY-MM-DD) or an ISO 8601 datetime, got {value!r}.",
+        "range": f"Expected a date between the years {MIN_YEAR} and {MAX_YEAR}, got {{value!r}}.",
     }
 
     def to_internal_value(self, data):
@@ -68,13 +95,16 @@ class DueDateField(serializers.Field):
             self.fail("invalid", value=data if not isinstance(data, str) else data[:40])
         try:
             if len(data) == 10:
-                return datetime.combine(date.fromisoformat(data), time.min, tzinfo=UTC), False
-            value = datetime.fromisoformat(data)
+                day = date.fromisoformat(data)
+                value, has_time = datetime.combine(day, time.min, tzinfo=UTC), False
+            else:
+                value, has_time = datetime.fromisoformat(data), True
         except ValueError:
             self.fail("invalid", value=data)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC), True
+        try:
+            return _bounded(value).astimezone(UTC), has_time
+        except ValueError:
+            self.fail("range", value=data)
 
     def to_representation(self, value):
         return value

@@ -13,6 +13,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,8 +29,8 @@ from prometheus_client.core import GaugeMetricFamily
 logger = logging.getLogger("linkdo.requests")
 provider_logger = logging.getLogger("linkdo.ai")
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_.:/@+-]*$")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+-]*")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 PROVIDER_CALLS = Counter(
     "linkdo_provider_calls_total",
@@ -51,7 +52,7 @@ def logfmt(event: str, **fields) -> str:
     parts = [event]
     for key, value in fields.items():
         text = "" if value is None else str(value)
-        if not text or not _PLAIN.match(text):
+        if not text or not _PLAIN.fullmatch(text):
             text = json.dumps(text)  # quotes, backslashes, newlines and control characters escaped
         parts.append(f"{key}={text}")
     return " ".join(parts)
@@ -93,10 +94,11 @@ class RequestLogMiddleware:
     def __call__(self, request):
         started = time.monotonic()
         incoming = request.headers.get("X-Request-ID", "")
-        request.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        # fullmatch: `$` also matches before a trailing newline, which would split the log line
+        request.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
-        workspace = getattr(request, "workspace", None)
+        workspace_id = getattr(request, "workspace_id", None)
         logger.info(
             logfmt(
                 "request",
@@ -105,7 +107,7 @@ class RequestLogMiddleware:
                 status=response.status_code,
                 duration_ms=round((time.monotonic() - started) * 1000, 1),
                 request_id=request.request_id,
-                workspace=workspace.pk if workspace is not None else "-",
+                workspace=workspace_id if workspace_id is not None else "-",
             )
         )
         return response
@@ -133,12 +135,21 @@ class _DatabaseCollector:
     def collect(self):
         from tasks.models import Task
 
-        live = Task.objects.filter(deleted_at__isnull=True)
+        try:
+            pending = Task.objects.filter(deleted_at__isnull=True, embedding_hash__isnull=True)
+            pending = pending.count()
+        except DatabaseError:  # the scraper must still get every metric, exactly then
+            pending = None
         yield GaugeMetricFamily(
-            "linkdo_pending_embeddings",
-            "Live tasks whose current text has no stored embedding yet.",
-            value=live.filter(embedding_hash__isnull=True).count(),
-        )
+            "linkdo_database_up", "1 when the database answered this scrape, else 0.",
+            value=0 if pending is None else 1,
+        )  # fmt: skip
+        if pending is not None:
+            yield GaugeMetricFamily(
+                "linkdo_pending_embeddings",
+                "Live tasks whose current text has no stored embedding yet.",
+                value=pending,
+            )
 
 
 def _database_gauges() -> bytes:

@@ -23,10 +23,10 @@ class WorkspaceRateThrottle(SettingsRateThrottle):
     setting = "LINKDO_THROTTLE_WORKSPACE"
 
     def get_cache_key(self, request, view):
-        workspace = getattr(request, "workspace", None)
-        if workspace is None:
+        workspace_id = getattr(request, "workspace_id", None)
+        if workspace_id is None:
             return None
-        ident = hashlib.sha256(workspace.pk.encode()).hexdigest()  # any id makes a safe key
+        ident = hashlib.sha256(workspace_id.encode()).hexdigest()  # any id makes a safe key
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from graph.pgbinary import encode_id_vectors
 from linkdo.ai import AIProvider, ProviderError
 from linkdo.ai.vectors import embedding_hash, embedding_text
+from linkdo.db import retry_on_deadlock
 from tasks.models import Task
 from workspaces.models import Workspace
 
@@ -139,9 +140,16 @@ def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
         )
     ]
     vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
+    return _store_batch(batch, vector_of)
+
+
+@retry_on_deadlock
+def _store_batch(batch: list[dict], vector_of: dict[int, np.ndarray]) -> int:
+    """Store a computed batch in one transaction (run again if it lost a deadlock: the vectors are
+    kept, the provider is not asked twice)."""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_LOCK_WORKSPACES_SQL, [[row[0] for row in rows]])
+            cursor.execute(_LOCK_WORKSPACES_SQL, [[row["id"] for row in batch]])
             versions = dict(cursor.fetchall())
             cursor.execute(_STORE_BATCH_SQL, [json.dumps(batch)])
             stored = cursor.fetchall()

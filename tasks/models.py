@@ -31,6 +31,17 @@ class Status(models.TextChoices):
     DONE = "done"
 
 
+# Fields stored apart that are one value to a client: merged and versioned together, or a merge
+# could take the date from one device and the "has a time" flag from another.
+LINKED_FIELDS = (frozenset({"due_date", "due_date_has_time"}),)
+
+
+def linked_fields(names) -> set[str]:
+    """The fields that change together with any of `names` (for field versions and merges)."""
+    names = set(names)
+    return {field for group in LINKED_FIELDS if group & names for field in group}
+
+
 class Task(models.Model):
     Priority = Priority
     Status = Status

@@ -13,7 +13,7 @@ from graph.services import (
 from linkdo.ai import AIProvider, get_provider
 from linkdo.errors import ApplicationError, ConflictError, NotFoundError
 from tasks.embeddings import embedding_store, task_embed, task_text
-from tasks.models import Embedding, Task
+from tasks.models import Embedding, Task, linked_fields
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change
 
@@ -152,7 +152,8 @@ def task_update(
         task.updated_at = timezone.now()
         task.version = version
         changed = list(dict.fromkeys(changed))
-        task.field_versions = {**task.field_versions, **dict.fromkeys(changed, version)}
+        versioned = set(changed) | linked_fields(changed)
+        task.field_versions = {**task.field_versions, **dict.fromkeys(versioned, version)}
         task.save(update_fields=[*changed, "updated_at", "version", "field_versions"])
         if vector is not None:
             embedding_store(task=task, vector=vector)

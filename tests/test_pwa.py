@@ -79,7 +79,7 @@ def test_a_throttled_answer_carries_cors_and_exposes_retry_after(cors, settings)
 
 @pytest.mark.django_db
 def test_a_database_outage_carries_cors(cors):
-    with patch("workspaces.middleware.workspace_touch", side_effect=OperationalError("down")):
+    with patch("workspaces.api.workspace_touch", side_effect=OperationalError("down")):
         response = WorkspaceClient("alpha").get("/api/tasks", HTTP_ORIGIN=ORIGIN)
     assert response.status_code == 503
     assert response["Access-Control-Allow-Origin"] == ORIGIN

@@ -1,6 +1,12 @@
+import re
+
 from rest_framework import viewsets
 
+from linkdo.db import retry_on_deadlock
 from linkdo.errors import ApplicationError, NotFoundError
+from workspaces.services import workspace_touch
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class WorkspaceViewSet(viewsets.GenericViewSet):
@@ -18,9 +24,23 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
         return self.request.workspace
 
     def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if getattr(request, "workspace", None) is None:
+        # A path id with a control character (`/api/tasks/%00`) names nothing that can exist.
+        for value in kwargs.values():
+            if isinstance(value, str) and _CONTROL.search(value):
+                raise NotFoundError(
+                    f"No {self.not_found_noun} with id {value!r} in this workspace."
+                )
+        super().initial(
+            request, *args, **kwargs
+        )  # throttles first: a refused request writes nothing
+        workspace_id = getattr(request, "workspace_id", None)
+        if workspace_id is None:
             raise ApplicationError("The X-Workspace-ID header is required on /api/ paths.")
+        request.workspace = request._request.workspace = workspace_touch(workspace_id=workspace_id)
+        # A deadlock victim is run again, never answered as "the database is unavailable".
+        method = request.method.lower()
+        if (handler := getattr(self, method, None)) is not None:
+            setattr(self, method, retry_on_deadlock(handler))
 
     def get_queryset(self):
         queryset = super().get_queryset()

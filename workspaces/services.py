@@ -30,6 +30,11 @@ def workspace_id_problem(value: str | None) -> str | None:
         return "The X-Workspace-ID header must not contain control characters."
     if value != value.strip():
         return "The X-Workspace-ID header must not start or end with spaces."
+    if "\ufffd" in value:
+        return "The X-Workspace-ID header must be UTF-8 text."
+    if "," in value:
+        # Two X-Workspace-ID headers arrive joined by a comma: which one was meant is unknown.
+        return "Send one X-Workspace-ID header, without commas."
     return None
 
 

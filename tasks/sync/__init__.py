@@ -71,8 +71,10 @@ def sync_exchange(*, workspace: Workspace, payload, provider: AIProvider) -> dic
                 .values_list("purged_version", flat=True)
                 .get()
             )
-            # A cursor from before a purge, below its horizon, may have missed deletions: start over.
-            reset = cursor is not None and cursor[0] < purged and cursor[3] < purged
+            # A cursor from before a purge, at or below its horizon, may have missed deletions: start
+            # over. At the horizon too: a cursor that stopped inside the purged version (a page
+            # limit) would otherwise skip the rest of that version's deletions for good.
+            reset = cursor is not None and cursor[0] <= purged and cursor[3] < purged
             start = None if reset else cursor
             body.update(pull_changes(workspace=workspace, cursor=start, limit=limit, epoch=purged))
             body["reset_required"] = reset

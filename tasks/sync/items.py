@@ -1,12 +1,12 @@
 """Parsing one sync item at a time: a bad item is rejected on its own and never sinks the push."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rest_framework import serializers
 
 from graph.models import DEFAULT_WEIGHT
-from linkdo.fields import FiniteFloatField, StrictCharField
+from linkdo.fields import FiniteFloatField, StrictCharField, parse_timestamp
 from tasks.api import TaskWriteSerializer
 from tasks.models import MAX_ID_LENGTH
 from tasks.services import model_fields
@@ -76,11 +76,9 @@ def parse_task(index: int, raw, workspace_id: str) -> TaskItem:
     updated_at = raw.get("updated_at")
     if updated_at is not None:
         try:
-            updated_at = datetime.fromisoformat(updated_at)
-        except (TypeError, ValueError):
-            raise Rejected("invalid field: updated_at must be an ISO 8601 datetime") from None
-        if updated_at.tzinfo is None:
-            updated_at = updated_at.replace(tzinfo=UTC)
+            updated_at = parse_timestamp(updated_at)
+        except ValueError as exc:
+            raise Rejected(f"invalid field: updated_at {exc}") from None
     return TaskItem(index, client_id, raw, deleted, base, updated_at)
 
 

@@ -18,6 +18,9 @@ from workspaces.models import Workspace
 TASK_KIND, EDGE_KIND, END_KIND = 0, 1, 2  # END: after everything of that version
 
 
+MAX_CURSOR_LENGTH = 200
+
+
 def encode_cursor(version: int, kind: int, row_id: int, epoch: int) -> str:
     """`epoch`: the workspace's purge horizon when the cursor was issued. A cursor below the horizon
     but issued after the purge (paging a reset snapshot) stays valid."""
@@ -29,12 +32,14 @@ def decode_cursor(value) -> tuple[int, int, int, int] | None:
     if value is None:
         return None
     try:
+        if len(value) > MAX_CURSOR_LENGTH:  # ours are ~30 characters; a long one is no cursor
+            raise ValueError
         padded = value + "=" * (-len(value) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         version, kind, row_id, epoch = values
         if not all(isinstance(v, int) and v >= 0 for v in values) or kind > END_KIND:
             raise ValueError
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):
         raise ApplicationError(
             "The cursor is not one this server issued; send null to start from the beginning."
         ) from None

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from graph.models import Edge
+from graph.models import Edge, Origin
 from graph.services import (
     edges_delete_for_tasks,
     edges_link_by_tags,
@@ -24,7 +24,7 @@ from graph.services import (
     unplaced_positions,
 )
 from linkdo.ai.vectors import embedding_text
-from tasks.models import Task
+from tasks.models import Task, linked_fields
 from tasks.selectors import task_instance_json
 from tasks.sync.items import (
     EdgeItem,
@@ -127,7 +127,9 @@ def prepare_push(*, workspace: Workspace, raw_tasks: list, raw_edges: list) -> P
             continue
         row = rows.get(item.client_id)
         try:
-            validate_task_fields(item, creating=row is None or row.deleted_at is not None)
+            # An edit of a task deleted on the server is checked as the edit it is: it answers
+            # `conflict` with the tombstone, not "title: This field is required".
+            validate_task_fields(item, creating=row is None)
         except Rejected as exc:
             prepared.task_results[item.index] = _rejected("task", item.client_id, exc.reason)
     prepared.tasks = [item for item in prepared.tasks if item.index not in prepared.task_results]
@@ -219,6 +221,7 @@ class _TaskWriter:
         if item.base_version is not None:
             if item.base_version < row.version:
                 server_side = {n for n in diff if row.field_versions.get(n, 0) > item.base_version}
+                server_side |= linked_fields(server_side)
                 diff = {n: v for n, v in diff.items() if n not in server_side}
                 status = "conflict" if server_side else "updated"
             changed_at = self.now
@@ -240,7 +243,8 @@ class _TaskWriter:
         for name, value in diff.items():
             setattr(row, name, value)
         row.version, row.updated_at = self.version, changed_at
-        row.field_versions = {**row.field_versions, **dict.fromkeys(diff, self.version)}
+        changed = set(diff) | linked_fields(diff)
+        row.field_versions = {**row.field_versions, **dict.fromkeys(changed, self.version)}
         fields = set(diff) | {"version", "updated_at", "field_versions"}
         text_changed = embedding_text(row.title, row.description, row.tags) != old_text
         moved = "x" in diff or "y" in diff
@@ -340,7 +344,10 @@ def _edge_decision(item: EdgeItem, edge: Edge | None, version: int) -> tuple[str
     if item.deleted:
         return ("deleted", version) if alive else ("unchanged", edge.version if edge else 0)
     if alive:
-        return ("unchanged", edge.version) if edge.weight == item.weight else ("updated", version)
+        # A pushed edge is the user's: an auto edge with the same weight still becomes manual, or
+        # a later tag change would silently remove the link the user made.
+        same = edge.weight == item.weight and edge.origin == Origin.MANUAL
+        return ("unchanged", edge.version) if same else ("updated", version)
     if edge is not None and item.base_version is not None and item.base_version < edge.version:
         return "conflict", edge.version  # deleted on the server after the client last saw it
     return "created", version

@@ -55,7 +55,7 @@ def test_longest_allowed_id_and_unicode_work():
         raw = value.encode("utf-8").decode("latin-1")
         response = APIClient(HTTP_X_WORKSPACE_ID=raw).get("/api/tags/")
         assert response.status_code == 200, value
-        assert Workspace.objects.filter(pk=raw).exists()
+        assert Workspace.objects.filter(pk=value).exists()  # decoded as the UTF-8 it is
 
 
 def test_health_needs_no_header():

@@ -1,0 +1,44 @@
+"""Database helpers shared by the apps: retrying a unit of work that lost a deadlock."""
+
+import functools
+import logging
+import random
+import time
+
+from django.db import OperationalError, connection
+from psycopg import errors
+
+logger = logging.getLogger("linkdo.db")
+
+DEADLOCK_ATTEMPTS = 4
+
+
+def lost_a_lock_race(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: PostgreSQL rolled the transaction back, and running it
+    again is safe; it is not an outage."""
+    cause = exc.__cause__ or exc
+    return isinstance(cause, errors.DeadlockDetected | errors.SerializationFailure)
+
+
+def retry_on_deadlock(func):
+    """Run `func` again (up to DEADLOCK_ATTEMPTS times, with a short random pause) when PostgreSQL
+    chose it as a deadlock's victim. Only outside a transaction: inside one, the outer block was
+    rolled back too and must be retried as a whole."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                return func(*args, **kwargs)
+            except OperationalError as exc:
+                if (
+                    attempt == DEADLOCK_ATTEMPTS
+                    or connection.in_atomic_block
+                    or not lost_a_lock_race(exc)
+                ):
+                    raise
+                logger.warning("deadlock in %s, attempt %d: retrying", func.__qualname__, attempt)
+                time.sleep(random.uniform(0.005, 0.05) * attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper

@@ -1,0 +1,210 @@
+"""Regression tests for the second adversarial pass (issue 16): each test names its defect and
+fails without the fix."""
+
+import base64
+import logging
+from unittest.mock import patch
+
+import pytest
+from django.core.cache import cache
+from django.db import OperationalError
+from rest_framework.settings import api_settings
+from rest_framework.test import APIClient
+
+from graph.svg import group_colour
+from tasks.models import Task
+from tests.conftest import WorkspaceClient
+from tests.sync.test_sync import sync
+from workspaces.models import Workspace
+
+pytestmark = pytest.mark.django_db
+
+
+# B1: one sync item with a BC timestamp broke its workspace for good.
+@pytest.mark.parametrize(
+    "stamp",
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "0900-01-01T00:00:00Z"],
+)
+def test_out_of_range_sync_timestamps_are_rejected_and_the_workspace_still_reads(client_a, stamp):
+    body = sync(
+        client_a, {"cursor": None, "tasks": [{"id": "bc", "title": "x", "updated_at": stamp}]}
+    )
+    result = body["results"][0]
+    assert result["status"] == "rejected"
+    assert "updated_at" in result["reason"]
+    assert not Task.objects.filter(client_id="bc").exists()
+    assert client_a.get("/api/tasks").status_code == 200
+    assert client_a.get("/api/graph").status_code == 200
+    assert sync(client_a, {"cursor": None})["tasks"] == []
+
+
+# B2: extreme due dates were a 500 (OverflowError) on POST, PATCH and a whole push.
+@pytest.mark.parametrize(
+    "due", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "0001-01-01", "3000-01-01"]
+)
+def test_out_of_range_due_dates_are_a_400_everywhere(client_a, due):
+    response = client_a.post("/api/tasks", {"id": "t", "title": "T", "due_date": due})
+    assert response.status_code == 400
+    assert "due_date" in response.json()
+    assert "between the years" in response.json()["due_date"][0]
+    assert client_a.post("/api/tasks", {"id": "t", "title": "T"}).status_code == 201
+    assert client_a.patch("/api/tasks/t", {"due_date": due}).status_code == 400
+    assert Task.objects.get(client_id="t").due_date is None
+    body = sync(
+        client_a,
+        {
+            "cursor": None,
+            "tasks": [{"id": "u", "title": "U", "due_date": due}, {"id": "v", "title": "V"}],
+        },
+    )
+    assert [r["status"] for r in body["results"]] == ["rejected", "created"]
+
+
+# B3: deep nesting was a 500 (RecursionError).
+@pytest.mark.parametrize(
+    "path", ["/api/tasks", "/api/tags/suggest-tags", "/api/tasks/sync", "/api/edges"]
+)
+def test_deeply_nested_bodies_are_a_400(client_a, path):
+    response = client_a.generic("POST", path, "[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+    assert not Task.objects.exists()
+
+
+def test_a_cursor_of_deep_nesting_is_a_400(client_a):
+    cursor = base64.urlsafe_b64encode(b"[" * 100_000).decode()
+    response = client_a.post("/api/tasks/sync", {"cursor": cursor})
+    assert response.status_code == 400
+    assert "cursor" in response.json()["detail"]
+
+
+# B4: a NUL byte in a path id was a 500.
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/tasks/%00"),
+        ("patch", "/api/tasks/%00"),
+        ("delete", "/api/tasks/%00"),
+        ("get", "/api/tasks/a%00b/similar"),
+        ("delete", "/api/tasks/%00/cascade"),
+        ("delete", "/api/edges/%00/s1"),
+    ],
+)
+def test_control_bytes_in_path_ids_are_not_found(client_a, method, path):
+    response = getattr(client_a, method)(path, {} if method == "patch" else None)
+    assert response.status_code == 404
+    assert response.json()["detail"]
+
+
+# B5: the workspace header is UTF-8; two headers joined by a comma are refused.
+def test_a_utf8_workspace_id_round_trips():
+    hangul = "작업공간" * 10 + "가나다"  # 43 characters, 129 bytes
+    raw = hangul.encode().decode("latin-1")  # what WSGI hands over
+    client = APIClient()
+    response = client.post(
+        "/api/tasks/sync",
+        {"cursor": None, "tasks": [{"id": "t", "title": "T", "workspace_id": hangul}]},
+        format="json",
+        HTTP_X_WORKSPACE_ID=raw,
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["results"][0]["status"] == "created"
+    assert Workspace.objects.filter(pk=hangul).exists()
+    listed = client.get("/api/tasks", HTTP_X_WORKSPACE_ID=raw).json()
+    assert listed[0]["workspace_id"] == hangul
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [("\xff\xfe", "UTF-8"), ("dupA,dupB", "one X-Workspace-ID header")],
+)
+def test_bad_or_doubled_workspace_headers_are_a_400(raw, words):
+    response = APIClient().get("/api/tasks", HTTP_X_WORKSPACE_ID=raw)
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+    assert not Workspace.objects.exists()
+
+
+# X1: LINKDO_NUM_PROXIES=0 became None, and DRF then trusted X-Forwarded-For.
+def test_the_address_throttle_ignores_forged_forwarded_headers(settings):
+    assert api_settings.NUM_PROXIES == 0
+    cache.clear()
+    settings.LINKDO_THROTTLE_IP = "5/min"
+    codes = [
+        WorkspaceClient(f"w{i}")
+        .get("/api/tags", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
+        .status_code
+        for i in range(12)
+    ]
+    assert codes == [200] * 5 + [429] * 7
+    cache.clear()
+
+
+# X2: a throttled request still created its workspace row.
+def test_a_throttled_request_creates_no_workspace(settings):
+    cache.clear()
+    settings.LINKDO_THROTTLE_IP = "1/min"
+    assert WorkspaceClient("first").get("/api/tags").status_code == 200
+    assert WorkspaceClient("second").get("/api/tags").status_code == 429
+    assert list(Workspace.objects.values_list("pk", flat=True)) == ["first"]
+    cache.clear()
+
+
+# X3: a path ending in %0A split the request's log line.
+def test_a_newline_at_the_end_of_a_path_cannot_split_a_log_line(caplog):
+    with caplog.at_level(logging.INFO, logger="linkdo.requests"):
+        WorkspaceClient("alpha").get("/api/tasks/abc%0A", HTTP_X_REQUEST_ID="abc\n")
+    lines = [r.getMessage() for r in caplog.records if r.name == "linkdo.requests"]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert 'path="/api/tasks/abc\\n"' in lines[0]
+    assert "request_id=abc\n" not in lines[0]
+
+
+# X4: a category such as "²" made the admin's map vanish (int() of a Unicode digit).
+@pytest.mark.parametrize("group", ["²", "①"])
+def test_unicode_digit_categories_get_a_colour(group):
+    assert group_colour(group).startswith("#")
+
+
+# /metrics answered 503 while the database was down: the scraper lost everything exactly then.
+def test_metrics_answer_while_the_database_is_down(client):
+    with patch("django.db.models.query.QuerySet.count", side_effect=OperationalError("down")):
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "linkdo_database_up 0.0" in text
+    assert "linkdo_provider_calls_total" in text or "python_info" in text
+    assert "linkdo_database_up 1.0" in client.get("/metrics").content.decode()
+
+
+def test_workspaces_stored_under_a_garbled_id_are_renamed_to_their_utf8_id(client_a):
+    """Before the UTF-8 reading, "브라우저-1" was stored as its latin-1 reading; the migration moves
+    such a workspace, with its rows, to the id the browser really sends."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.db import connection
+
+    from graph.models import Edge
+    from tasks.models import Embedding
+
+    migration = importlib.import_module("workspaces.migrations.0004_utf8_workspace_ids")
+    real = "브라우저-1"
+    garbled = real.encode().decode("latin-1")
+    client = WorkspaceClient("plain")
+    client.post("/api/tasks", {"id": "a", "title": "A", "tags": ["x"]})
+    client.post("/api/tasks", {"id": "b", "title": "B", "tags": ["x"]})
+    for table in ("workspaces_workspace",):
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET id = %s WHERE id = 'plain'", [garbled])
+    for model in (Task, Edge, Embedding):
+        model.objects.filter(workspace_id="plain").update(workspace_id=garbled)
+    migration.rename_garbled_ids(None, SimpleNamespace(connection=connection))
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred keys hold
+    assert Workspace.objects.filter(pk=real).exists()
+    assert not Workspace.objects.filter(pk=garbled).exists()
+    assert Task.objects.filter(workspace_id=real).count() == 2
+    assert Edge.objects.filter(workspace_id=real).count() == 1
+    listed = APIClient().get("/api/tasks", HTTP_X_WORKSPACE_ID=real.encode().decode("latin-1"))
+    assert [t["id"] for t in listed.json()] == ["a", "b"]
