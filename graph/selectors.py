@@ -1,12 +1,12 @@
 import numpy as np
 from django.conf import settings
-from django.db import connection
 from django.db.models import QuerySet
 from psycopg import sql
 
 from graph.layout import Basis
 from graph.models import Edge
 from graph.pgbinary import parse_id_vectors
+from linkdo.db import copy
 from tasks.models import Task
 from tasks.selectors import task_list, tasks_json
 from workspaces.models import Workspace
@@ -68,9 +68,8 @@ def embeddings_matrix(*, workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:
         "COPY (SELECT e.task_id, e.vector FROM tasks_embedding e JOIN tasks_task t ON t.id = e.task_id "
         "WHERE e.workspace_id = {} AND t.deleted_at IS NULL ORDER BY e.task_id) TO STDOUT (FORMAT BINARY)"
     ).format(sql.Literal(workspace.pk))
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
-        buffer = b"".join(bytes(block) for block in copy)
+    with copy(statement) as stream:
+        buffer = b"".join(bytes(block) for block in stream)
     return parse_id_vectors(buffer, settings.LINKDO_EMBEDDING_DIM)
 
 

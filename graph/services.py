@@ -16,6 +16,7 @@ from graph.layout import (
 from graph.models import Edge
 from graph.pgbinary import encode_positions
 from graph.selectors import embeddings_matrix, layout_basis
+from linkdo.db import copy
 from linkdo.errors import ApplicationError, NotFoundError
 from tasks.models import Task
 from workspaces.models import Workspace
@@ -198,11 +199,8 @@ def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters, ve
             "TRUNCATE incoming_positions"
         )
     labels = np.array([-1 if c is None else c for c in clusters], dtype=np.int16)
-    with (
-        connection.connection.cursor() as cursor,
-        cursor.copy("COPY incoming_positions FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        copy.write(encode_positions(np.asarray(ids, dtype=np.int64), coords, labels))
+    with copy("COPY incoming_positions FROM STDIN (FORMAT BINARY)") as stream:
+        stream.write(encode_positions(np.asarray(ids, dtype=np.int64), coords, labels))
     with connection.cursor() as cursor:
         cursor.execute(_SET_POSITIONS_SQL, {"ws": workspace.pk, "version": version})
 

@@ -1,5 +1,6 @@
 """Database helpers shared by the apps: retrying a unit of work that lost a deadlock."""
 
+import contextlib
 import functools
 import logging
 import random
@@ -42,3 +43,16 @@ def retry_on_deadlock(func):
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+@contextlib.contextmanager
+def copy(statement):
+    """A COPY (psycopg's `cursor.copy`) through Django's connection handling, like any query: a
+    stale connection is noticed and replaced, and a lost database is Django's OperationalError
+    (503), not a raw psycopg error (500) that left the broken connection in place."""
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(statement) as stream,
+    ):
+        yield stream

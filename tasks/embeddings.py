@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from graph.pgbinary import encode_id_vectors
 from linkdo.ai import AIProvider, ProviderError
 from linkdo.ai.vectors import embedding_hash, embedding_text
-from linkdo.db import retry_on_deadlock
+from linkdo.db import copy, retry_on_deadlock
 from tasks.models import Task
 from workspaces.models import Workspace
 
@@ -201,11 +201,8 @@ def embeddings_store_many(*, workspace_id: str, vectors: dict[int, np.ndarray]) 
             "CREATE TEMP TABLE IF NOT EXISTS incoming_vectors (id int8, vector vector); "
             "TRUNCATE incoming_vectors"
         )
-    with (
-        connection.connection.cursor() as cursor,
-        cursor.copy("COPY incoming_vectors FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        copy.write(encode_id_vectors(ids, matrix))
+    with copy("COPY incoming_vectors FROM STDIN (FORMAT BINARY)") as stream:
+        stream.write(encode_id_vectors(ids, matrix))
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO tasks_embedding (task_id, workspace_id, vector) "

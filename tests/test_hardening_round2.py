@@ -208,3 +208,32 @@ def test_workspaces_stored_under_a_garbled_id_are_renamed_to_their_utf8_id(clien
     assert Edge.objects.filter(workspace_id=real).count() == 1
     listed = APIClient().get("/api/tasks", HTTP_X_WORKSPACE_ID=real.encode().decode("latin-1"))
     assert [t["id"] for t in listed.json()] == ["a", "b"]
+
+
+# F1: the vectors were read by a raw psycopg COPY that skipped Django's connection handling: after a
+# database restart, the first suggested-edges read in each worker was a 500.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/api/graph/suggested-edges"), ("post", "/api/graph/auto-arrange")],
+)
+def test_a_dropped_connection_is_a_503_or_replaced_never_a_500(method, path):
+    from django.db import close_old_connections, connection, connections
+
+    client = WorkspaceClient("alpha")
+    for i in range(3):
+        client.post("/api/tasks", {"id": f"t{i}", "title": f"garden task {i}"})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    killer = connections.create_connection("default")
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        killer.close()
+    client.raise_request_exception = False
+    first = getattr(client, method)(path)
+    assert first.status_code in (200, 503), first.content
+    close_old_connections()  # what the next request's start does
+    assert getattr(client, method)(path).status_code == 200
