@@ -16,10 +16,16 @@ def main() -> None:
     settings.DEBUG = False
     settings.LINKDO_THROTTLE_WORKSPACE = None
     settings.LINKDO_THROTTLE_IP = None
-    from bench import embeddings, graph_get, map_layout, sync
+    from bench import embeddings, graph_get, map_layout, sync, worst_push
     from bench.common import print_table
 
-    suites = {"graph": graph_get, "embeddings": embeddings, "map": map_layout, "sync": sync}
+    suites = {
+        "graph": graph_get,
+        "embeddings": embeddings,
+        "map": map_layout,
+        "sync": sync,
+        "worst-push": worst_push,
+    }
     chosen = sys.argv[1:] or list(suites)
     results = []
     for name in chosen:

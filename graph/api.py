@@ -13,6 +13,7 @@ from graph.openapi import (
     SuggestedEdgeSerializer,
 )
 from graph.selectors import (
+    edge_by_public_id,
     edge_instance_json,
     edge_list,
     edges_json,
@@ -43,8 +44,14 @@ class EdgeWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 class EdgeViewSet(WorkspaceViewSet):
     queryset = Edge.objects.filter(deleted_at__isnull=True)
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[^/]+"  # opaque ids (linkdo.opaque); plain numbers from older clients
     not_found_noun = "edge"
+
+    def get_object(self):
+        edge = edge_by_public_id(workspace=self.workspace, public=self.kwargs["pk"])
+        if edge is None:
+            raise self.not_found(self.kwargs["pk"])
+        return edge
 
     @extend_schema(responses=EdgeSerializer(many=True))
     def list(self, request):

@@ -26,6 +26,10 @@ class Edge(models.Model):
     updated_at = models.DateTimeField(db_default=Now())
     version = models.BigIntegerField(db_default=0)  # workspace change version of the last change
     deleted_at = models.DateTimeField(null=True, blank=True)  # tombstone, for offline sync
+    # Bounded auto-links: which end chose this auto edge among its strongest tag-mates. An auto
+    # edge lives while at least one end chooses it (see graph.services.edges_link_by_tags).
+    chosen_by_source = models.BooleanField(db_default=False)
+    chosen_by_target = models.BooleanField(db_default=False)
 
     class Meta:
         ordering = ["id"]

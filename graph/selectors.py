@@ -7,6 +7,7 @@ from graph.layout import Basis
 from graph.models import Edge
 from graph.pgbinary import parse_id_vectors
 from linkdo.db import copy
+from linkdo.opaque import internal_id, public_id, public_ids
 from tasks.models import Task
 from tasks.selectors import task_list, tasks_json
 from workspaces.models import Workspace
@@ -14,10 +15,14 @@ from workspaces.models import Workspace
 EDGE_FIELDS = ("id", "workspace_id", "source__client_id", "target__client_id", "weight", "origin")
 
 
-def edge_json(row: tuple) -> dict:
+# Edge ids go out opaque (linkdo.opaque): a workspace must not count others' edges from the gaps.
+EDGE_ID_PURPOSE = "edge"
+
+
+def edge_json(row: tuple, public: str | None = None) -> dict:
     edge_id, workspace_id, source, target, weight, origin = row
     return {
-        "id": str(edge_id),
+        "id": public or public_id(edge_id, EDGE_ID_PURPOSE),
         "workspace_id": workspace_id,
         "source": source,
         "target": target,
@@ -39,7 +44,17 @@ def edge_list(*, workspace: Workspace) -> QuerySet[Edge]:
 
 
 def edges_json(queryset: QuerySet[Edge]) -> list[dict]:
-    return [edge_json(row) for row in queryset.values_list(*EDGE_FIELDS)]
+    rows = list(queryset.values_list(*EDGE_FIELDS))
+    ids = public_ids([row[0] for row in rows], EDGE_ID_PURPOSE)
+    return [edge_json(row, public) for row, public in zip(rows, ids, strict=True)]
+
+
+def edge_by_public_id(*, workspace: Workspace, public: str) -> Edge | None:
+    """The workspace's live edge behind a public id, or None."""
+    edge_id = internal_id(public, EDGE_ID_PURPOSE)
+    if edge_id is None:
+        return None
+    return edge_list(workspace=workspace).filter(pk=edge_id).first()
 
 
 # What `?fields=compact` leaves out: the descriptions (the bulk of a big map), the workspace id

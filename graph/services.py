@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,21 +23,45 @@ from tasks.models import Task
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change
 
-# Recompute the auto edges of a set of tasks in one statement: every other live task of the workspace
-# that shares a tag gets weight = |common tags| / max(|tags a|, |tags b|) rounded to 2 places; auto
-# edges whose tasks no longer share a tag are tombstoned; manual edges, and edges the user deleted
-# (which become manual), are never touched (the WHERE of the upsert). Changed rows take `version`.
+# Bounded auto-links, in one statement. Each task *chooses* at most K (LINKDO_AUTOLINKS_PER_TASK;
+# NULL: all) of the live tasks sharing a tag with it: highest weight (|common| / max(|a|, |b|),
+# rounded to 2 places) first, then the most similar by embedding, the most recently changed, the
+# client id. An auto edge lives while at least one of its ends chooses it (chosen_by_source /
+# chosen_by_target). Choosing again: the given tasks (created, retagged) and every task that had
+# chosen one of them which is now deleted or no longer shares a tag ("refill"); a new task never
+# rewires the others. Pairs with a manual edge (live, or deleted by the user) are neither linked
+# nor counted. Rows whose visible state (alive, weight) changes take `version`.
 _LINK_BY_TAGS_SQL = """
--- The ids as a set: `= ANY(array)` compared every row with the whole array (a push of 1,000
--- tasks into a map of 25,000 edges spent 0.24 s there); IN (SELECT ...) is a hash lookup.
+-- The ids as a set: `= ANY(array)` compared every row with the whole array; IN (SELECT ...) hashes.
 WITH ids AS MATERIALIZED (SELECT DISTINCT unnest(%(ids)s::bigint[]) AS id),
-changed AS (
-    SELECT t.id, t.tags FROM tasks_task t JOIN ids ON ids.id = t.id
-    WHERE t.workspace_id = %(ws)s AND t.deleted_at IS NULL
+changed AS MATERIALIZED (
+    SELECT t.id, t.tags, t.deleted_at IS NOT NULL AS gone
+    FROM tasks_task t JOIN ids ON ids.id = t.id WHERE t.workspace_id = %(ws)s
 ),
--- MATERIALIZED: inlined, the unnest ran once per changed task (a nested loop, O(n^2)).
-changed_tags AS MATERIALIZED (
-    SELECT id, unnest(tags) AS tag, cardinality(tags) AS size FROM changed
+-- Auto edges of the changed tasks (those tombstoned by this very change included: a deleted task's
+-- edges go first), seen from the changed end c and the other end o.
+touching AS MATERIALIZED (
+    SELECT e.source_id AS c_id, e.target_id AS o_id, e.chosen_by_target AS o_chose
+    FROM graph_edge e JOIN changed c ON c.id = e.source_id
+    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto'
+      AND (e.deleted_at IS NULL OR e.version = %(version)s)
+    UNION ALL
+    SELECT e.target_id, e.source_id, e.chosen_by_source
+    FROM graph_edge e JOIN changed c ON c.id = e.target_id
+    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto'
+      AND (e.deleted_at IS NULL OR e.version = %(version)s)
+),
+choosers AS MATERIALIZED (
+    SELECT id FROM changed WHERE NOT gone
+    UNION
+    SELECT t.o_id FROM touching t
+    JOIN changed c ON c.id = t.c_id JOIN tasks_task o ON o.id = t.o_id
+    WHERE t.o_chose AND o.deleted_at IS NULL AND (c.gone OR NOT (o.tags && c.tags))
+),
+-- MATERIALIZED: inlined, the unnest ran once per chooser (a nested loop, O(n^2)).
+chooser_tags AS MATERIALIZED (
+    SELECT t.id, unnest(t.tags) AS tag, cardinality(t.tags) AS size
+    FROM tasks_task t JOIN choosers ch ON ch.id = t.id
 ),
 workspace_tags AS MATERIALIZED (
     SELECT id, unnest(tags) AS tag, cardinality(tags) AS size
@@ -44,32 +69,109 @@ workspace_tags AS MATERIALIZED (
 ),
 shared AS (
     -- tags are de-duplicated per task, so the number of matching tags is |common tags|
-    SELECT c.id AS source_id, o.id AS target_id, count(*) AS common,
-           GREATEST(max(c.size), max(o.size)) AS larger
-    FROM changed_tags c JOIN workspace_tags o ON o.tag = c.tag AND o.id <> c.id
+    SELECT c.id AS chooser, o.id AS other,
+           round(count(*)::numeric / GREATEST(max(c.size), max(o.size)), 2)::float8 AS weight
+    FROM chooser_tags c JOIN workspace_tags o ON o.tag = c.tag AND o.id <> c.id
     GROUP BY c.id, o.id
 ),
-pairs AS MATERIALIZED (
-    SELECT DISTINCT ON (LEAST(source_id, target_id), GREATEST(source_id, target_id))
-        source_id, target_id, round(common::numeric / larger, 2)::float8 AS weight,
-        LEAST(source_id, target_id) AS lo, GREATEST(source_id, target_id) AS hi
-    FROM shared
-    ORDER BY LEAST(source_id, target_id), GREATEST(source_id, target_id), source_id
+manual AS MATERIALIZED (
+    SELECT LEAST(source_id, target_id) AS lo, GREATEST(source_id, target_id) AS hi
+    FROM graph_edge WHERE workspace_id = %(ws)s AND origin = 'manual'
 ),
-stale AS (
-    UPDATE graph_edge e SET deleted_at = now(), version = %(version)s, updated_at = now()
-    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto' AND e.deleted_at IS NULL
-      AND (e.source_id IN (SELECT id FROM ids) OR e.target_id IN (SELECT id FROM ids))
-      -- NOT IN over two non-null columns runs as a hashed subplan, not a loop per edge
-      AND (LEAST(e.source_id, e.target_id), GREATEST(e.source_id, e.target_id))
-          NOT IN (SELECT lo, hi FROM pairs)
+ranked AS (
+    SELECT s.chooser, s.other, row_number() OVER (
+        PARTITION BY s.chooser
+        ORDER BY s.weight DESC, (ec.vector <=> eo.vector) ASC NULLS LAST, o.updated_at DESC,
+                 o.client_id
+    ) AS rank
+    FROM shared s
+    JOIN tasks_task o ON o.id = s.other
+    LEFT JOIN tasks_embedding ec ON ec.task_id = s.chooser
+    LEFT JOIN tasks_embedding eo ON eo.task_id = s.other
+    -- NOT IN over two non-null columns runs as a hashed subplan, not a loop per pair
+    WHERE (LEAST(s.chooser, s.other), GREATEST(s.chooser, s.other))
+          NOT IN (SELECT lo, hi FROM manual)
+),
+chosen AS MATERIALIZED (
+    SELECT chooser, other FROM ranked WHERE %(k)s::int IS NULL OR rank <= %(k)s::int
+),
+-- Every pair whose choices may change: the chosen ones and the auto edges of the choosers.
+pairs AS MATERIALIZED (
+    SELECT LEAST(chooser, other) AS lo, GREATEST(chooser, other) AS hi FROM chosen
+    UNION
+    SELECT LEAST(e.source_id, e.target_id), GREATEST(e.source_id, e.target_id)
+    FROM graph_edge e JOIN choosers ch ON ch.id = e.source_id
+    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto'
+    UNION
+    SELECT LEAST(e.source_id, e.target_id), GREATEST(e.source_id, e.target_id)
+    FROM graph_edge e JOIN choosers ch ON ch.id = e.target_id
+    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto'
+),
+decided AS MATERIALIZED (
+    SELECT p.lo, p.hi,
+           coalesce(bool_or(c.chooser = p.lo), false) AS lo_chooses,
+           coalesce(bool_or(c.chooser = p.hi), false) AS hi_chooses
+    FROM pairs p LEFT JOIN chosen c
+      ON LEAST(c.chooser, c.other) = p.lo AND GREATEST(c.chooser, c.other) = p.hi
+    GROUP BY p.lo, p.hi
+),
+flags AS MATERIALIZED (
+    SELECT d.lo, d.hi, d.lo_chooses, d.hi_chooses,
+           lc.id IS NOT NULL AS lo_decides, hc.id IS NOT NULL AS hi_decides,
+           round((SELECT count(*) FROM unnest(a.tags) AS tag WHERE tag = ANY(b.tags))::numeric
+                 / GREATEST(cardinality(a.tags), cardinality(b.tags), 1), 2)::float8 AS weight
+    FROM decided d
+    -- an edge of a deleted task is never chosen nor revived (it is tombstoned with its task)
+    JOIN tasks_task a ON a.id = d.lo AND a.deleted_at IS NULL
+    JOIN tasks_task b ON b.id = d.hi AND b.deleted_at IS NULL
+    LEFT JOIN choosers lc ON lc.id = d.lo LEFT JOIN choosers hc ON hc.id = d.hi
+),
+-- The new choices of each existing auto edge, in its own source/target order.
+next AS MATERIALIZED (
+    SELECT e.id, f.weight,
+        CASE WHEN e.source_id = f.lo
+             THEN CASE WHEN f.lo_decides THEN f.lo_chooses ELSE e.chosen_by_source END
+             ELSE CASE WHEN f.hi_decides THEN f.hi_chooses ELSE e.chosen_by_source END
+        END AS by_source,
+        CASE WHEN e.target_id = f.lo
+             THEN CASE WHEN f.lo_decides THEN f.lo_chooses ELSE e.chosen_by_target END
+             ELSE CASE WHEN f.hi_decides THEN f.hi_chooses ELSE e.chosen_by_target END
+        END AS by_target
+    FROM flags f JOIN graph_edge e
+      ON LEAST(e.source_id, e.target_id) = f.lo AND GREATEST(e.source_id, e.target_id) = f.hi
+    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto'
+),
+updated AS (
+    UPDATE graph_edge e SET
+        chosen_by_source = n.by_source, chosen_by_target = n.by_target,
+        weight = CASE WHEN n.by_source OR n.by_target THEN n.weight ELSE e.weight END,
+        deleted_at = CASE WHEN n.by_source OR n.by_target THEN NULL
+                          ELSE coalesce(e.deleted_at, now()) END,
+        version = CASE WHEN (n.by_source OR n.by_target) IS DISTINCT FROM (e.deleted_at IS NULL)
+                         OR ((n.by_source OR n.by_target) AND e.weight IS DISTINCT FROM n.weight)
+                       THEN %(version)s ELSE e.version END,
+        updated_at = now()
+    FROM next n
+    WHERE e.id = n.id AND (
+        (e.chosen_by_source, e.chosen_by_target) IS DISTINCT FROM (n.by_source, n.by_target)
+        OR ((n.by_source OR n.by_target)
+            AND (e.deleted_at IS NOT NULL OR e.weight IS DISTINCT FROM n.weight))
+    )
 )
-INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
-SELECT %(ws)s, source_id, target_id, weight, 'auto', %(version)s, now(), now() FROM pairs
-ON CONFLICT (LEAST(source_id, target_id), GREATEST(source_id, target_id))
-DO UPDATE SET weight = EXCLUDED.weight, deleted_at = NULL, version = EXCLUDED.version, updated_at = now()
-WHERE graph_edge.origin = 'auto'
-  AND (graph_edge.weight IS DISTINCT FROM EXCLUDED.weight OR graph_edge.deleted_at IS NOT NULL)
+INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at,
+                        updated_at, chosen_by_source, chosen_by_target)
+-- The chooser is the source (as the PWA draws it: from the task that was linked).
+SELECT %(ws)s, CASE WHEN f.flip THEN f.hi ELSE f.lo END, CASE WHEN f.flip THEN f.lo ELSE f.hi END,
+       f.weight, 'auto', %(version)s, now(), now(),
+       CASE WHEN f.flip THEN f.hi_chooses ELSE f.lo_chooses END,
+       CASE WHEN f.flip THEN f.lo_chooses ELSE f.hi_chooses END
+FROM (SELECT *, hi_chooses AND NOT lo_chooses AS flip FROM flags) f
+WHERE (f.lo_chooses OR f.hi_chooses)
+  AND NOT EXISTS (
+      SELECT 1 FROM graph_edge e
+      WHERE LEAST(e.source_id, e.target_id) = f.lo AND GREATEST(e.source_id, e.target_id) = f.hi
+  )
+ON CONFLICT DO NOTHING
 """
 
 _UPSERT_MANUAL_SQL = """
@@ -84,13 +186,18 @@ RETURNING id
 
 
 def edges_link_by_tags(*, workspace: Workspace, task_ids: list[int], version: int) -> None:
-    """Create, re-weigh or tombstone the auto edges of the given tasks (internal ids) in one statement."""
+    """Let the given tasks (internal ids: created, retagged or deleted in this change) and the tasks
+    that had chosen them choose their auto edges again, in one statement (see _LINK_BY_TAGS_SQL)."""
     if not task_ids:
         return
+    params = {
+        "ws": workspace.pk,
+        "ids": list(task_ids),
+        "version": version,
+        "k": settings.LINKDO_AUTOLINKS_PER_TASK,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _LINK_BY_TAGS_SQL, {"ws": workspace.pk, "ids": list(task_ids), "version": version}
-        )
+        cursor.execute(_LINK_BY_TAGS_SQL, params)
 
 
 def _pair(source, target) -> Q:

@@ -192,4 +192,6 @@ def task_delete(*, workspace: Workspace, task: Task) -> int:
         )
         now = timezone.now()
         Task.objects.filter(pk=task.pk).update(deleted_at=now, updated_at=now, version=version)
+        # The tasks that had chosen this one choose again among their other tag-mates.
+        edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
     return deleted_edges

@@ -2,6 +2,7 @@
 fails without the fix."""
 
 import base64
+import json
 import logging
 from unittest.mock import patch
 
@@ -11,6 +12,7 @@ from django.db import OperationalError
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
+from graph.models import Edge
 from graph.svg import group_colour
 from tasks.models import Task
 from tests.conftest import WorkspaceClient
@@ -237,3 +239,47 @@ def test_a_dropped_connection_is_a_503_or_replaced_never_a_500(method, path):
     assert first.status_code in (200, 503), first.content
     close_old_connections()  # what the next request's start does
     assert getattr(client, method)(path).status_code == 200
+
+
+# I1: edge ids and the row id inside cursors came from global sequences: a workspace could count
+# another's activity from the gaps.
+def test_edge_ids_and_cursors_reveal_no_global_sequence(client_a, client_b):
+    for client in (client_a, client_b):
+        for task_id in "abc":
+            client.post("/api/tasks", {"id": task_id, "title": task_id.upper(), "tags": ["x"]})
+    edges = client_a.get("/api/edges").json()
+    internal = sorted(Edge.objects.filter(workspace_id="alpha").values_list("pk", flat=True))
+    assert len(edges) == 3
+    for edge in edges:
+        assert len(edge["id"]) == 16 and int(edge["id"], 16) not in internal
+        assert not any(str(pk) == edge["id"] for pk in internal)
+    # The opaque id works on the API, and another workspace's edge is as unknown as any.
+    assert client_a.delete(f"/api/edges/{edges[0]['id']}").status_code == 200
+    theirs = client_b.get("/api/edges").json()[0]["id"]
+    assert client_a.delete(f"/api/edges/{theirs}").status_code == 404
+    assert client_a.delete("/api/edges/zzzz").status_code == 404
+    # A cursor holds no plain row id either.
+    cursor = sync(client_a, {"cursor": None, "limit": 2})["cursor"]
+    decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    task_pks = set(Task.objects.values_list("pk", flat=True)) | set(internal)
+    assert decoded[2] not in task_pks
+    assert sync(client_a, {"cursor": cursor})["has_more"] is False
+
+
+def test_cursors_from_before_opaque_ids_still_page(client_a):
+    for i in range(5):
+        client_a.post("/api/tasks", {"id": f"t{i}", "title": f"T{i}"})
+    rows = list(Task.objects.order_by("version", "id").values_list("version", "pk"))
+    version, pk = rows[1]
+    old_cursor = base64.urlsafe_b64encode(json.dumps([version, 0, pk, 0]).encode()).decode()
+    pulled = sync(client_a, {"cursor": old_cursor.rstrip("=")})
+    assert [t["id"] for t in pulled["tasks"]] == ["t2", "t3", "t4"]
+
+
+def test_public_ids_match_one_by_one_and_in_bulk():
+    from linkdo.opaque import internal_id, public_id, public_ids
+
+    values = [0, 1, 311, 2**31, 2**40 + 7, 2**63 - 1]
+    assert public_ids(values, "edge") == [public_id(v, "edge") for v in values]
+    assert [internal_id(public_id(v, "edge"), "edge") for v in values] == values
+    assert public_id(5, "edge") != public_id(5, "cursor")

@@ -45,13 +45,19 @@ def workspace_export(*, workspace: Workspace) -> dict:
         data["embedding"] = _vector(vectors.get(task.pk)) if task.embedding_hash else None
         tasks.append(data)
     edges = [
-        {"source": source, "target": target, "weight": weight, "origin": origin}
-        for source, target, weight, origin in Edge.objects.filter(
+        {
+            "source": source, "target": target, "weight": weight, "origin": origin,
+            **({"chosen_by": _chosen_by(by_source, by_target)} if origin == Origin.AUTO else {}),
+        }
+        for source, target, weight, origin, by_source, by_target in Edge.objects.filter(
             workspace=workspace, deleted_at__isnull=True
         )
         .order_by("id")
-        .values_list("source__client_id", "target__client_id", "weight", "origin")
-    ]
+        .values_list(
+            "source__client_id", "target__client_id", "weight", "origin", "chosen_by_source",
+            "chosen_by_target",
+        )
+    ]  # fmt: skip
     layout = {name: getattr(workspace, name) for name in LAYOUT_FIELDS}
     for name in ("layout_mean", "layout_wx", "layout_wy"):
         layout[name] = _vector(layout[name])
@@ -85,11 +91,21 @@ class _ImportedTask(TaskWriteSerializer):
     )
 
 
+def _chosen_by(by_source: bool, by_target: bool) -> list[str]:
+    return [end for end, chose in (("source", by_source), ("target", by_target)) if chose]
+
+
 class _ImportedEdge(serializers.Serializer):
     source = serializers.CharField()
     target = serializers.CharField()
     weight = serializers.FloatField(min_value=0.0, max_value=1.0)
     origin = serializers.ChoiceField(choices=Origin.choices)
+    # Which end chose an auto edge (bounded auto-links); files from before name none: both did.
+    chosen_by = serializers.ListField(
+        child=serializers.ChoiceField(choices=["source", "target"]),
+        max_length=2,
+        default=lambda: ["source", "target"],
+    )
 
 
 def _validated(serializer_class, items, kind: str) -> list[dict]:
@@ -198,23 +214,44 @@ def _import_edges(workspace, edges, pks, version) -> dict:
                 "export. Nothing was imported."
             )
         edge = existing.get(frozenset((source, target)))
+        auto = data["origin"] == Origin.AUTO
+        chose = {
+            pk: auto and end in data["chosen_by"]
+            for pk, end in ((source, "source"), (target, "target"))
+        }
         if edge is None:
             edge = Edge(workspace=workspace, source_id=source, target_id=target,
-                        weight=data["weight"], origin=data["origin"], version=version)  # fmt: skip
+                        weight=data["weight"], origin=data["origin"], version=version,
+                        chosen_by_source=chose[source], chosen_by_target=chose[target])  # fmt: skip
             existing[frozenset((source, target))] = edge
             new.append(edge)
             counts["created"] += 1
-        elif (edge.weight, edge.origin, edge.deleted_at) != (data["weight"], data["origin"], None):
-            edge.weight, edge.origin, edge.deleted_at = data["weight"], data["origin"], None
+            continue
+        wanted = (
+            data["weight"],
+            data["origin"],
+            None,
+            chose[edge.source_id],
+            chose[edge.target_id],
+        )
+        if (
+            edge.weight,
+            edge.origin,
+            edge.deleted_at,
+            edge.chosen_by_source,
+            edge.chosen_by_target,
+        ) != wanted:
+            (edge.weight, edge.origin, edge.deleted_at, edge.chosen_by_source,
+             edge.chosen_by_target) = wanted  # fmt: skip
             edge.version, edge.updated_at = version, timezone.now()
             changed.append(edge)
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
     Edge.objects.bulk_create(new)
-    Edge.objects.bulk_update(
-        changed, ["weight", "origin", "deleted_at", "version", "updated_at"], batch_size=500
-    )
+    fields = ["weight", "origin", "deleted_at", "version", "updated_at", "chosen_by_source",
+              "chosen_by_target"]  # fmt: skip
+    Edge.objects.bulk_update(changed, fields, batch_size=500)
     return counts
 
 

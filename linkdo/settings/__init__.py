@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .env import (
     env_bool,
     env_choice,
+    env_count_or_all,
     env_float,
     env_int,
     env_list,
@@ -150,6 +151,8 @@ LINKDO_AI_MAX_RETRIES = env_int("LINKDO_AI_MAX_RETRIES", 2, minimum=0, maximum=1
 LINKDO_TAG_CACHE_SECONDS = env_int("LINKDO_TAG_CACHE_SECONDS", 3600, minimum=0)
 
 LINKDO_SYNC_MAX_ITEMS = env_int("LINKDO_SYNC_MAX_ITEMS", 1000, minimum=1)
+# Each task links to at most this many of the tasks sharing a tag with it (None: to all of them).
+LINKDO_AUTOLINKS_PER_TASK = env_count_or_all("LINKDO_AUTOLINKS_PER_TASK", 5)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

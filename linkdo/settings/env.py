@@ -84,6 +84,16 @@ def env_rate(name: str, default: str) -> str | None:
     return value
 
 
+def env_count_or_all(name: str, default: int) -> int | None:
+    """A whole number >= 0, or `all` (None: no bound)."""
+    raw = os.environ.get(name, "").strip()
+    if raw.lower() == "all":
+        return None
+    if raw and not raw.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number >= 0 or all, got {raw!r}.")
+    return int(raw) if raw else default
+
+
 def env_networks(name: str, default: list[str]) -> list:
     networks = []
     for item in env_list(name, default):

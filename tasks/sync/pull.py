@@ -11,6 +11,7 @@ from django.db.models import Q
 from graph.models import Edge
 from graph.selectors import EDGE_FIELDS, edge_json
 from linkdo.errors import ApplicationError
+from linkdo.opaque import scramble, unscramble
 from tasks.models import Task
 from tasks.selectors import TASK_FIELDS, task_json
 from workspaces.models import Workspace
@@ -21,10 +22,17 @@ TASK_KIND, EDGE_KIND, END_KIND = 0, 1, 2  # END: after everything of that versio
 MAX_CURSOR_LENGTH = 200
 
 
+# The row id inside a cursor is opaque (linkdo.opaque), like edge ids: a global sequence would tell
+# a workspace how busy the others are. The fifth element marks the format; four-element cursors
+# from before hold the plain id and are still understood.
+CURSOR_ID_PURPOSE, CURSOR_FORMAT = "cursor", 1
+
+
 def encode_cursor(version: int, kind: int, row_id: int, epoch: int) -> str:
     """`epoch`: the workspace's purge horizon when the cursor was issued. A cursor below the horizon
     but issued after the purge (paging a reset snapshot) stays valid."""
-    raw = json.dumps([version, kind, row_id, epoch], separators=(",", ":")).encode()
+    hidden = scramble(row_id, CURSOR_ID_PURPOSE)
+    raw = json.dumps([version, kind, hidden, epoch, CURSOR_FORMAT], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -36,9 +44,15 @@ def decode_cursor(value) -> tuple[int, int, int, int] | None:
             raise ValueError
         padded = value + "=" * (-len(value) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        version, kind, row_id, epoch = values
-        if not all(isinstance(v, int) and v >= 0 for v in values) or kind > END_KIND:
+        if not isinstance(values, list) or len(values) not in (4, 5):
             raise ValueError
+        if not all(isinstance(v, int) and 0 <= v < 2**64 for v in values) or values[1] > END_KIND:
+            raise ValueError
+        version, kind, row_id, epoch = values[:4]
+        if len(values) == 5:
+            if values[4] != CURSOR_FORMAT:
+                raise ValueError
+            row_id = unscramble(row_id, CURSOR_ID_PURPOSE)
     except (ValueError, TypeError, AttributeError, RecursionError):
         raise ApplicationError(
             "The cursor is not one this server issued; send null to start from the beginning."

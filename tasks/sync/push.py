@@ -273,7 +273,9 @@ class _TaskWriter:
             Task.objects.filter(pk__in=ids).update(
                 deleted_at=self.now, updated_at=self.now, version=self.version
             )
+        # Deleted tasks too: the tasks that had chosen them choose again.
         linked = [t.pk for t in self.creates if t.tags] + [t.pk for t in self.relink]
+        linked += [row.pk for row in self.deletes]
         edges_link_by_tags(workspace=self.workspace, task_ids=linked, version=self.version)
 
     @property

@@ -2,6 +2,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from graph.models import Edge
+from linkdo.opaque import public_id
 from tests.factories import EdgeFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def test_create_lists_and_stores_a_manual_edge(client_a, pair, slash):
     }
     edge = Edge.objects.get()
     assert (edge.source.client_id, edge.target.client_id, edge.weight) == ("a", "b", 0.8)
-    assert data["id"] == str(edge.pk)
+    assert data["id"] == public_id(edge.pk, "edge")
     assert client_a.get(f"/api/edges{slash}").json() == [data]
 
 
@@ -82,14 +83,16 @@ def test_edge_to_missing_or_foreign_task_is_404(client_a, pair, ws_b):
 
 def test_delete_by_id(client_a, pair, slash):
     edge = EdgeFactory(source=pair[0], target=pair[1])
-    response = client_a.delete(f"/api/edges/{edge.pk}{slash}")
+    opaque = public_id(edge.pk, "edge")
+    response = client_a.delete(f"/api/edges/{opaque}{slash}")
     assert response.status_code == 200
-    assert response.json() == {"deleted": True, "id": str(edge.pk)}
+    assert response.json() == {"deleted": True, "id": opaque}
     assert client_a.get("/api/edges").json() == []
     tombstone = Edge.objects.get(pk=edge.pk)  # kept, so that other devices learn of the deletion
     assert tombstone.deleted_at is not None and tombstone.version > 0
     assert tombstone.origin == "manual"  # auto-linking never brings back what the user removed
-    assert client_a.delete(f"/api/edges/{edge.pk}").status_code == 404
+    assert client_a.delete(f"/api/edges/{opaque}").status_code == 404
+    assert client_a.delete(f"/api/edges/{edge.pk}").status_code == 404  # a plain id: older clients
     assert client_a.delete("/api/edges/99999999999999999999999").status_code == 404
 
 
@@ -116,7 +119,7 @@ def test_other_workspace_cannot_see_or_delete_edges(client_a, client_b, pair, ws
         client_b.post("/api/edges", {"source": "a", "target": "b", "weight": 1}).status_code == 201
     )
     assert Edge.objects.get(pk=edge.pk).weight == 0.5
-    assert client_a.get("/api/edges").json()[0]["id"] == str(edge.pk)
+    assert client_a.get("/api/edges").json()[0]["id"] == public_id(edge.pk, "edge")
 
 
 def test_database_refuses_cross_workspace_self_and_duplicate_edges(pair, ws_b):

@@ -1,5 +1,6 @@
 import pytest
 
+from linkdo.opaque import public_id
 from tests.factories import EdgeFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ def test_graph_returns_tasks_with_coordinates_and_edges(client_a, ws_a, slash):
     assert [(t["id"], t["x"], t["y"]) for t in body["tasks"]] == [("a", 1.5, -2.0), ("b", 3.0, 4.0)]
     assert body["edges"] == [
         {
-            "id": str(edge.pk),
+            "id": public_id(edge.pk, "edge"),
             "workspace_id": "alpha",
             "source": "a",
             "target": "b",

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from graph.models import Edge
@@ -103,5 +104,13 @@ def test_two_concurrent_pushes_make_no_duplicates_and_no_errors():
         frozenset((e.source_id, e.target_id))
         for e in Edge.objects.filter(workspace_id="shared", deleted_at__isnull=True)
     ]
-    assert len(pairs) == len(set(pairs)) == 22 * 21 // 2  # every pair shares tag "t", once
+    assert len(pairs) == len(set(pairs))  # no pair twice
+    # Bounded auto-links: each new task chose its 5 strongest tag-mates, once, whichever push won.
+    for i in range(20):
+        task = Task.objects.get(workspace_id="shared", client_id=f"n{i}")
+        chosen = Edge.objects.filter(deleted_at__isnull=True, origin="auto").filter(
+            Q(source=task, chosen_by_source=True) | Q(target=task, chosen_by_target=True)
+        )
+        assert chosen.count() == 5
+    assert Edge.objects.filter(workspace_id="shared", origin="auto").count() <= 5 * 22
     assert Edge.objects.get(source__client_id="a", target__client_id="b").weight == 0.8
