@@ -11,6 +11,7 @@ from django.test import Client
 
 from bench.common import Result, drop_workspace
 from graph.models import Edge
+from tasks.background import embedding_worker
 
 WORKSPACE = "bench-worst-push"
 PUSH, PUSHES = 1_000, 5
@@ -19,22 +20,24 @@ PUSH, PUSHES = 1_000, 5
 def _push_seconds(bound: int | None, pushes: int) -> list[float]:
     drop_workspace(WORKSPACE)
     settings.LINKDO_AUTOLINKS_PER_TASK = bound
+    settings.LINKDO_SYNC_MAX_LINK_PAIRS = 10**12  # the raw cost, which the default limit is set from
     client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=WORKSPACE)
     seconds = []
     try:
         for p in range(pushes):
             tasks = [
-                {"id": f"p{p}-{i}", "title": f"Task {p} {i}", "tags": ["same"]}
-                for i in range(PUSH)
+                {"id": f"p{p}-{i}", "title": f"Task {p} {i}", "tags": ["same"]} for i in range(PUSH)
             ]
             body = json.dumps({"cursor": None, "limit": 1, "tasks": tasks})
             started = time.perf_counter()
             response = client.post("/api/tasks/sync", body, content_type="application/json")
             seconds.append(time.perf_counter() - started)
             assert response.status_code == 200, response.content[:300]
+            print(f"  bound={bound}: push {p + 1} took {seconds[-1]:.2f} s", flush=True)
         edges = Edge.objects.filter(workspace_id=WORKSPACE, deleted_at__isnull=True).count()
         print(f"  bound={bound}: {edges} live edges after {pushes} pushes", flush=True)
     finally:
+        embedding_worker.wait_idle(timeout=600)  # it embeds the pushed tasks in this process
         drop_workspace(WORKSPACE)
         settings.LINKDO_AUTOLINKS_PER_TASK = 5
     return seconds

@@ -21,8 +21,9 @@ from graph.selectors import (
     suggested_edges,
 )
 from graph.services import edge_create, edge_delete, edge_delete_pair, graph_auto_arrange
+from linkdo.ai import get_provider
 from linkdo.fields import FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
-from linkdo.openapi import error_response
+from linkdo.openapi import GEMINI_KEY_HEADER, error_response
 from tasks.models import MAX_ID_LENGTH
 from workspaces.api import WorkspaceViewSet
 
@@ -108,11 +109,13 @@ class GraphViewSet(WorkspaceViewSet):
         compact = self.validated_query(GraphQuerySerializer).get("fields") == "compact"
         return Response(graph_json(workspace=self.workspace, compact=compact))
 
-    @extend_schema(request=None, responses=ArrangementSerializer)
+    @extend_schema(request=None, responses=ArrangementSerializer, parameters=[GEMINI_KEY_HEADER])
     @action(detail=False, methods=["post"], url_path="auto-arrange", url_name="auto-arrange")
     def auto_arrange(self, request):
-        """Lay the map out from the embeddings (PCA, aligned to the previous layout) and store it."""
-        return Response(graph_auto_arrange(workspace=self.workspace))
+        """Embed the pending tasks (within LINKDO_ARRANGE_EMBED_TIMEOUT_S), then lay the map out
+        from the embeddings (PCA, aligned to the previous layout) and store it."""
+        provider = get_provider(api_key=request.headers.get("X-Gemini-API-Key") or None)
+        return Response(graph_auto_arrange(workspace=self.workspace, provider=provider))
 
     @extend_schema(
         parameters=[SuggestedEdgesQuerySerializer], responses=SuggestedEdgeSerializer(many=True)

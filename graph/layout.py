@@ -139,11 +139,13 @@ def map_scale(standardised: np.ndarray) -> float:
     return max(SCALE, min(needed, MAX_SCALE_PER_ROOT_N * math.sqrt(len(standardised))))
 
 
-def spiral_positions(start: int, count: int, centre=(0.0, 0.0)) -> np.ndarray:
+def spiral_positions(
+    start: int, count: int, centre=(0.0, 0.0), step: float = SPIRAL_STEP
+) -> np.ndarray:
     """Positions start .. start + count - 1 of a sunflower spiral around `centre`: evenly spread,
-    about 1.9 * SPIRAL_STEP apart, n tasks within SPIRAL_STEP * sqrt(n) of the centre, never a row."""
+    about 1.9 * step apart, n tasks within step * sqrt(n) of the centre, never a row."""
     index = np.arange(start, start + count, dtype=np.float64)
-    radius = SPIRAL_STEP * np.sqrt(index)
+    radius = step * np.sqrt(index)
     angle = index * GOLDEN_ANGLE
     return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]) + np.asarray(centre)
 
@@ -162,26 +164,27 @@ def place_without_embedding(
     placed_tags: list[list[str]],
 ) -> np.ndarray:
     """Positions for tasks that have no embedding yet: beside the placed tasks they share tags with,
-    otherwise evenly on a ring just outside the map. Deterministic for the same input."""
-    if len(placed_coords):
-        centre = placed_coords.mean(axis=0)
-        radius = float(np.linalg.norm(placed_coords - centre, axis=1).max()) * 1.2 + SCALE
-    else:
-        centre, radius = np.zeros(2), 2 * SCALE
+    otherwise spread on a spiral inside the map's extent (before, a ring outside it whose size came
+    from nothing the next arrange kept). Deterministic for the same input."""
+    centre = placed_coords.mean(axis=0) if len(placed_coords) else np.zeros(2)
     by_tag: dict[str, list[int]] = {}
     for index, task_tags in enumerate(placed_tags):
         for tag in task_tags:
             by_tag.setdefault(tag, []).append(index)
     positions = np.zeros((len(keys), 2))
-    ring = [i for i, task_tags in enumerate(tags) if not any(t in by_tag for t in task_tags)]
+    unrelated = [i for i, task_tags in enumerate(tags) if not any(t in by_tag for t in task_tags)]
     for i, (key, task_tags) in enumerate(zip(keys, tags, strict=True)):
         related = sorted({j for t in task_tags for j in by_tag.get(t, [])})
         if related:
             dx, dy = jitter(key, SCALE * 0.25)
             positions[i] = placed_coords[related].mean(axis=0) + (dx, dy)
-    for slot, i in enumerate(ring):
-        angle = 2 * math.pi * slot / len(ring)
-        positions[i] = centre + radius * np.array([math.cos(angle), math.sin(angle)])
+    if unrelated:
+        extent = (
+            float(np.linalg.norm(placed_coords - centre, axis=1).max()) if len(placed_coords) else 0
+        )
+        # n points of a spiral reach step * sqrt(n): shrink the step to stay inside the map
+        step = min(SPIRAL_STEP, 0.9 * extent / math.sqrt(len(unrelated))) if extent else SPIRAL_STEP
+        positions[unrelated] = spiral_positions(0, len(unrelated), centre, step=max(step, 1e-3))
     return positions
 
 

@@ -1,3 +1,4 @@
+import logging
 from dataclasses import replace
 
 import numpy as np
@@ -17,11 +18,15 @@ from graph.layout import (
 from graph.models import Edge
 from graph.pgbinary import encode_positions
 from graph.selectors import embeddings_matrix, layout_basis
+from linkdo.ai import AIProvider, ProviderError
 from linkdo.db import copy
 from linkdo.errors import ApplicationError, NotFoundError
+from tasks.background import embed_pending
 from tasks.models import Task
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change
+
+logger = logging.getLogger("linkdo.graph")
 
 # Bounded auto-links, in one statement. Each task *chooses* at most K (LINKDO_AUTOLINKS_PER_TASK;
 # NULL: all) of the live tasks sharing a tag with it: highest weight (|common| / max(|a|, |b|),
@@ -326,13 +331,25 @@ def _store_basis(workspace: Workspace, basis: Basis | None, clusters: list[dict]
     Workspace.objects.filter(pk=workspace.pk).update(**fields)
 
 
-def graph_auto_arrange(*, workspace: Workspace) -> dict:
+def graph_auto_arrange(*, workspace: Workspace, provider: AIProvider | None = None) -> dict:
     """Lay the workspace's map out again and store it: PCA over the stored embeddings, aligned to
     the previous layout, tasks still pending an embedding placed beside related tasks, clusters.
+
+    First the workspace's pending tasks are embedded (provider batches of 100, for at most
+    LINKDO_ARRANGE_EMBED_TIMEOUT_S): an arrange pressed right after a push is the real layout, not
+    one the next arrange would redo.
 
     Returns {"positions": [{id, x, y, cluster}], "clusters": [...]}. Moved tasks take a new change
     version (other devices pull their new places); arranges of one workspace are serialised.
     """
+    try:
+        embed_pending(
+            workspace_id=workspace.pk,
+            provider=provider,
+            deadline_s=settings.LINKDO_ARRANGE_EMBED_TIMEOUT_S,
+        )
+    except ProviderError as exc:  # the rest stay pending and are placed beside their tag-mates
+        logger.warning("auto-arrange with embeddings still pending: %s", exc)
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
         tasks = list(

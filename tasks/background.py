@@ -24,12 +24,18 @@ logger = logging.getLogger("linkdo.embeddings")
 
 
 def embed_pending(
-    *, workspace_id: str, provider: AIProvider | None = None, batch_size: int = EMBED_BATCH
+    *,
+    workspace_id: str,
+    provider: AIProvider | None = None,
+    batch_size: int = EMBED_BATCH,
+    deadline_s: float | None = None,
 ) -> int:
     """Embed the workspace's live tasks whose embedding is pending, one provider call per batch,
     each batch committed on its own. Returns how many were stored. Stops at the first provider
-    failure (the rest stay pending) and raises ProviderError."""
+    failure (the rest stay pending) and raises ProviderError; with `deadline_s`, also when that
+    much time has passed (each call's deadline is what is left)."""
     provider = provider or get_provider()
+    ends = None if deadline_s is None else time.monotonic() + deadline_s
     pending = Task.objects.filter(
         workspace_id=workspace_id, embedding_hash__isnull=True, deleted_at__isnull=True
     ).order_by("id")
@@ -39,7 +45,10 @@ def embed_pending(
         if not rows:
             return stored
         last_id = rows[-1][0]
-        stored += tasks_embed_batch(rows=rows, provider=provider)
+        left = None if ends is None else ends - time.monotonic()
+        if left is not None and left <= 0:
+            return stored
+        stored += tasks_embed_batch(rows=rows, provider=provider, deadline_s=left)
 
 
 class EmbeddingWorker:

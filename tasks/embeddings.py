@@ -117,7 +117,9 @@ def embedding_store(*, task: Task, vector: np.ndarray) -> None:
 BATCH_ROW_FIELDS = ("id", "updated_at", "title", "description", "tags")
 
 
-def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
+def tasks_embed_batch(
+    *, rows: Iterable[tuple], provider: AIProvider, deadline_s: float | None = None
+) -> int:
     """Embed (id, updated_at, title, description, tags) rows in one provider call, store the vectors
     and place the tasks that wait for a place, in one transaction. Returns how many were stored;
     raises ProviderError when the provider fails (nothing is stored then)."""
@@ -125,7 +127,10 @@ def tasks_embed_batch(*, rows: Iterable[tuple], provider: AIProvider) -> int:
     if not rows:
         return 0
     texts = [embedding_text(title, description, tags) for _, _, title, description, tags in rows]
-    vectors = provider.embed(texts, deadline_s=settings.LINKDO_EMBED_BATCH_TIMEOUT_S)
+    limit = settings.LINKDO_EMBED_BATCH_TIMEOUT_S
+    vectors = provider.embed(
+        texts, deadline_s=limit if deadline_s is None else min(limit, deadline_s)
+    )
     batch = [
         {
             "id": task_id,

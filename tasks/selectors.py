@@ -172,6 +172,18 @@ def task_list(*, workspace: Workspace) -> QuerySet[Task]:
     )
 
 
+def tag_counts_for(*, workspace: Workspace, tags: list[str]) -> dict[str, int]:
+    """How many live tasks of the workspace carry each of `tags`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tag, count(*) FROM tasks_task, unnest(tags) AS tag "
+            "WHERE workspace_id = %s AND deleted_at IS NULL AND tags && %s::varchar[] "
+            "AND tag = ANY(%s::varchar[]) GROUP BY tag",
+            [workspace.pk, tags, tags],
+        )
+        return dict(cursor.fetchall())
+
+
 def tag_list(*, workspace: Workspace) -> list[str]:
     """The workspace's distinct tags, sorted by code point (stable across database collations)."""
     with connection.cursor() as cursor:

@@ -283,3 +283,23 @@ def test_public_ids_match_one_by_one_and_in_bulk():
     assert public_ids(values, "edge") == [public_id(v, "edge") for v in values]
     assert [internal_id(public_id(v, "edge"), "edge") for v in values] == values
     assert public_id(5, "edge") != public_id(5, "cursor")
+
+
+# F2: a push of 1,000 tasks sharing one tag made 499,500 auto edges and outlasted gunicorn's timeout
+# (HTML 500, nothing stored, every retry the same). Links are bounded now, and a push whose link
+# work would still outlast the timeout is refused up front with a sentence saying how to split it.
+def test_a_push_too_costly_to_link_is_a_413_that_says_how_to_split_it(client_a, settings):
+    settings.LINKDO_SYNC_MAX_LINK_PAIRS = 1000
+    seed = [{"id": f"s{i}", "title": "S", "tags": ["same"]} for i in range(30)]
+    assert sync(client_a, {"cursor": None, "tasks": seed})["sync_stats"]["tasks_created"] == 30
+    big = [{"id": f"b{i}", "title": "B", "tags": ["same"]} for i in range(40)]
+    response = client_a.post("/api/tasks/sync", {"cursor": None, "tasks": big})
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert "Nothing was applied" in detail and "tagged tasks per push" in detail
+    assert not Task.objects.filter(client_id__startswith="b").exists()
+    allowed = int(detail.split("send at most ")[1].split(" ")[0].replace(",", ""))
+    part = sync(client_a, {"cursor": None, "tasks": big[:allowed]})
+    assert part["sync_stats"]["tasks_created"] == allowed
+    # A replay changes no tags, so it costs nothing to link and is never refused.
+    assert sync(client_a, {"cursor": None, "tasks": seed})["sync_stats"]["tasks_updated"] == 0

@@ -147,10 +147,14 @@ GEMINI_BASE_URL = env_str("GEMINI_BASE_URL")
 LINKDO_EMBED_TIMEOUT_S = env_float("LINKDO_EMBED_TIMEOUT_S", 5.0, minimum=0.1)
 LINKDO_EMBED_BATCH_TIMEOUT_S = env_float("LINKDO_EMBED_BATCH_TIMEOUT_S", 60.0, minimum=1.0)
 LINKDO_TAGS_TIMEOUT_S = env_float("LINKDO_TAGS_TIMEOUT_S", 8.0, minimum=0.1)
+LINKDO_ARRANGE_EMBED_TIMEOUT_S = env_float("LINKDO_ARRANGE_EMBED_TIMEOUT_S", 20.0, minimum=0.0)
 LINKDO_AI_MAX_RETRIES = env_int("LINKDO_AI_MAX_RETRIES", 2, minimum=0, maximum=10)
 LINKDO_TAG_CACHE_SECONDS = env_int("LINKDO_TAG_CACHE_SECONDS", 3600, minimum=0)
 
 LINKDO_SYNC_MAX_ITEMS = env_int("LINKDO_SYNC_MAX_ITEMS", 1000, minimum=1)
+# A push's auto-link work is (its tagged tasks) x (their tag-mates): about 3.7 us a pair here, so
+# 4,000,000 pairs is ~15 s, half of gunicorn's 30 s timeout (docs/PERFORMANCE.md, "worst push").
+LINKDO_SYNC_MAX_LINK_PAIRS = env_int("LINKDO_SYNC_MAX_LINK_PAIRS", 4_000_000, minimum=1000)
 # Each task links to at most this many of the tasks sharing a tag with it (None: to all of them).
 LINKDO_AUTOLINKS_PER_TASK = env_count_or_all("LINKDO_AUTOLINKS_PER_TASK", 5)
 

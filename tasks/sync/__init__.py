@@ -6,6 +6,8 @@ the cursor in server-version order, paged. See README "Offline sync" for the pro
 Embeddings of pushed tasks are computed after the push commits (tasks.background).
 """
 
+from collections import Counter
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +19,8 @@ from linkdo.errors import ApplicationError
 from linkdo.jsonshape import iso_datetime
 from linkdo.observability import record_sync_results
 from tasks.background import embedding_worker
-from tasks.selectors import task_list, tasks_json
+from tasks.models import Task
+from tasks.selectors import tag_counts_for, task_list, tasks_json
 from tasks.sync.pull import decode_cursor, pull_changes
 from tasks.sync.push import apply_push, prepare_push
 from workspaces.models import Workspace
@@ -43,6 +46,41 @@ def _limit(payload: dict) -> int:
     return limit
 
 
+def _check_link_work(workspace: Workspace, prepared) -> None:
+    """Refuse, before anything is written, a push whose auto-links would compare more task pairs
+    than LINKDO_SYNC_MAX_LINK_PAIRS: each tagged task of the push is ranked against every live task
+    sharing a tag with it, so the work is (tagged tasks) x (their tag-mates), and a push of 1,000
+    tasks into a workspace where 10,000 share its tag would outlast the worker's timeout (measured
+    in docs/PERFORMANCE.md). The estimate counts a task once per shared tag (an upper bound)."""
+    items = [item for item in prepared.tasks if item.fields.get("tags")]
+    if not items:
+        return
+    # Only tasks that will choose: new ones and those whose tags change (a replay costs nothing).
+    stored_tags = dict(
+        Task.objects.filter(
+            workspace=workspace, client_id__in=[item.client_id for item in items]
+        ).values_list("client_id", "tags")
+    )
+    tagged = [
+        item.fields["tags"]
+        for item in items
+        if stored_tags.get(item.client_id) != item.fields["tags"]
+    ]
+    if not tagged:
+        return
+    pushed = Counter(tag for tags in tagged for tag in tags)
+    stored = tag_counts_for(workspace=workspace, tags=list(pushed))
+    pairs = sum(stored.get(tag, 0) + pushed[tag] for tags in tagged for tag in tags)
+    limit = settings.LINKDO_SYNC_MAX_LINK_PAIRS
+    if pairs > limit:
+        per_task = max(pairs // len(tagged), 1)
+        raise PushTooLarge(
+            f"This push would rank {pairs:,} task pairs for auto-links ({len(tagged)} tagged "
+            f"tasks against their tag-mates); the limit is {limit:,}. Nothing was applied: send "
+            f"at most {max(limit // per_task, 1):,} tagged tasks per push."
+        )
+
+
 def sync_exchange(*, workspace: Workspace, payload, provider: AIProvider) -> dict:
     """Apply a push and answer with what the client should pull; all or nothing."""
     if not isinstance(payload, dict):
@@ -60,6 +98,7 @@ def sync_exchange(*, workspace: Workspace, payload, provider: AIProvider) -> dic
     cursor = decode_cursor(payload["cursor"]) if delta else None
     limit = _limit(payload)  # checked in both modes: a bad value is a mistake either way
     prepared = prepare_push(workspace=workspace, raw_tasks=raw_tasks, raw_edges=raw_edges)
+    _check_link_work(workspace, prepared)
     with transaction.atomic():
         outcome = apply_push(workspace=workspace, prepared=prepared)
         if outcome.embeddings_pending:

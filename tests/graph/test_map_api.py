@@ -45,7 +45,8 @@ def positions(client) -> dict[str, tuple[float, float]]:
     return {t["id"]: (t["x"], t["y"]) for t in client.get("/api/graph").json()["tasks"]}
 
 
-def test_fewer_than_two_embedded_tasks_form_a_spiral(client_a, ws_a, slash):
+def test_fewer_than_two_embedded_tasks_form_a_spiral(client_a, ws_a, slash, settings):
+    settings.LINKDO_ARRANGE_EMBED_TIMEOUT_S = 0  # the others stay pending
     TaskFactory(workspace=ws_a, client_id="a")
     embedded_task(ws_a, "b", np.ones(DIM))
     TaskFactory(workspace=ws_a, client_id="c")
@@ -106,7 +107,8 @@ def test_rearranging_after_adding_similar_tasks_keeps_the_map_stable(client_a, w
     assert np.median(np.linalg.norm(new - old, axis=1)) < 0.05 * extent
 
 
-def test_pending_tasks_are_not_stacked(client_a, ws_a):
+def test_pending_tasks_are_not_stacked(client_a, ws_a, settings):
+    settings.LINKDO_ARRANGE_EMBED_TIMEOUT_S = 0  # they stay pending (a provider that is down)
     topic_workspace(ws_a, per_topic=10)
     for i in range(3):
         TaskFactory(workspace=ws_a, client_id=f"pending-{i}", tags=["topic1"] if i == 0 else [])
@@ -281,3 +283,62 @@ def test_embeddings_matrix_matches_the_stored_vectors(ws_a):
     assert ids.tolist() == [t.pk for t in tasks]
     for task, vector in zip(tasks, vectors, strict=True):
         assert np.allclose(Task.objects.get(pk=task.pk).embedding.vector, vector)
+
+
+def test_the_first_arrange_after_a_push_is_the_real_one(client_a, ws_a):
+    """Arrange pressed right after a sync used to lay 200 pending tasks on a ring 19,900 wide, and
+    the next arrange moved the median task by half the map. It now embeds them first."""
+    words = [
+        "garden",
+        "taxes",
+        "report",
+        "piano",
+        "kitchen",
+        "bike",
+        "doctor",
+        "trip",
+        "invoice",
+        "laundry",
+        "email",
+        "budget",
+    ]
+    rng = np.random.default_rng(3)
+    tasks = [
+        {
+            "id": f"p{i}",
+            "title": " ".join(rng.choice(words, 3, replace=False)),
+            "tags": [words[i % 5]],
+        }
+        for i in range(200)
+    ]
+    assert client_a.post("/api/tasks/sync", {"cursor": None, "tasks": tasks}).status_code == 200
+    assert Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).count() == 200
+    first = client_a.post("/api/graph/auto-arrange").json()
+    assert not Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).exists()
+    assert all(p["cluster"] is not None for p in first["positions"])
+    again = client_a.post("/api/graph/auto-arrange").json()
+    old = np.array([(p["x"], p["y"]) for p in first["positions"]])
+    new = np.array([(p["x"], p["y"]) for p in again["positions"]])
+    extent = float(np.ptp(old, axis=0).max())
+    assert float(np.median(np.linalg.norm(new - old, axis=1))) < 0.05 * extent
+
+
+def test_tasks_still_pending_are_placed_inside_the_map(client_a, ws_a, settings):
+    from unittest.mock import patch
+
+    from linkdo.ai import ProviderError
+
+    topic_workspace(ws_a, per_topic=10)
+    client_a.post("/api/graph/auto-arrange")
+    settings.LINKDO_EMBED_TIMEOUT_S = 0.1
+    with patch("linkdo.ai.local.LocalProvider.embed", side_effect=ProviderError("down")):
+        for i in range(20):
+            client_a.post("/api/tasks", {"id": f"lone{i}", "title": f"Lone {i}", "tags": ["none"]})
+        body = client_a.post("/api/graph/auto-arrange").json()
+    coords = {p["id"]: np.array((p["x"], p["y"])) for p in body["positions"]}
+    placed = np.array([c for k, c in coords.items() if not k.startswith("lone")])
+    centre = placed.mean(axis=0)
+    radius = np.linalg.norm(placed - centre, axis=1).max()
+    lone = np.array([c for k, c in coords.items() if k.startswith("lone")])
+    assert (np.linalg.norm(lone - centre, axis=1) <= radius).all()
+    assert len({tuple(c) for c in lone.round(3)}) == 20  # none stacked
