@@ -190,6 +190,10 @@ RETURNING id
 """
 
 
+# Up to this many choosers (a REST write: one), the planner's index loops are the right plan.
+NESTED_LOOPS_UP_TO = 50
+
+
 def edges_link_by_tags(*, workspace: Workspace, task_ids: list[int], version: int) -> None:
     """Let the given tasks (internal ids: created, retagged or deleted in this change) and the tasks
     that had chosen them choose their auto edges again, in one statement (see _LINK_BY_TAGS_SQL)."""
@@ -202,7 +206,17 @@ def edges_link_by_tags(*, workspace: Workspace, task_ids: list[int], version: in
         "k": settings.LINKDO_AUTOLINKS_PER_TASK,
     }
     with connection.cursor() as cursor:
-        cursor.execute(_LINK_BY_TAGS_SQL, params)
+        many = len(params["ids"]) > NESTED_LOOPS_UP_TO
+        if many:
+            # Row estimates of a workspace that just grew (a first sync, in one transaction) are
+            # far too low, and the planner then loops over CTEs row by row: 31 s instead of 0.3 s
+            # for 1,000 tasks (docs/PERFORMANCE.md). Hash joins suit a big chooser set anyway.
+            cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
+        try:
+            cursor.execute(_LINK_BY_TAGS_SQL, params)
+        finally:
+            if many:
+                cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
 
 
 def _pair(source, target) -> Q:

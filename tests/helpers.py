@@ -20,3 +20,50 @@ def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+TITLE_WORDS = [
+    "garden",
+    "taxes",
+    "report",
+    "piano",
+    "kitchen",
+    "bike",
+    "doctor",
+    "trip",
+    "invoice",
+    "laundry",
+    "email",
+    "budget",
+    "flight",
+    "hotel",
+    "dentist",
+    "groceries",
+    "vacuum",
+    "meeting",
+    "slides",
+    "review",
+    "deploy",
+    "server",
+    "backup",
+    "painting",
+    "birthday",
+    "gift",
+    "recipe",
+    "bakery",
+    "running",
+    "swimming",
+    "guitar",
+    "novel",
+    "museum",
+    "insurance",
+    "passport",
+]
+
+
+def random_titles(count: int, seed: int) -> list[str]:
+    """Titles of three different words each: varied texts, as a real workspace has."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(TITLE_WORDS, size=3, replace=False)) for _ in range(count)]

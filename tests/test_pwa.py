@@ -15,6 +15,7 @@ from graph.layout import MIN_NEIGHBOUR_DISTANCE, median_neighbour_distance
 from graph.models import Edge
 from tasks.models import Task
 from tests.conftest import WorkspaceClient
+from tests.helpers import random_titles
 from tests.sync.test_sync import sync
 
 ORIGIN = "https://pwa.example"
@@ -184,46 +185,7 @@ def test_compact_graph_leaves_out_what_the_map_does_not_draw(client_a):
 def test_two_hundred_creates_are_placed_by_meaning_not_in_a_row(client_a):
     """The old rule put 200 tasks at x = 0, 100, ..., 19,900. Now the workspace gets a map basis by
     itself once 3 tasks are embedded, and every later task is placed where its meaning projects."""
-    words = [
-        "garden",
-        "taxes",
-        "report",
-        "piano",
-        "kitchen",
-        "bike",
-        "doctor",
-        "trip",
-        "invoice",
-        "laundry",
-        "email",
-        "budget",
-        "flight",
-        "hotel",
-        "dentist",
-        "groceries",
-        "vacuum",
-        "meeting",
-        "slides",
-        "review",
-        "deploy",
-        "server",
-        "backup",
-        "painting",
-        "birthday",
-        "gift",
-        "recipe",
-        "bakery",
-        "running",
-        "swimming",
-        "guitar",
-        "novel",
-        "museum",
-        "insurance",
-        "passport",
-    ]
-    rng = np.random.default_rng(7)
-    for i in range(200):
-        title = " ".join(rng.choice(words, size=3, replace=False))
+    for i, title in enumerate(random_titles(200, seed=7)):
         assert client_a.post("/api/tasks", {"id": f"t{i}", "title": title}).status_code == 201
     coords = np.array([(t["x"], t["y"]) for t in client_a.get("/api/tasks").json()])
     extent = np.ptp(coords, axis=0)

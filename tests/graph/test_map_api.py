@@ -8,6 +8,7 @@ from graph.layout import MAX_SCALE_PER_ROOT_N, spiral_positions
 from graph.models import Edge
 from tasks.models import Embedding, Task
 from tests.factories import EdgeFactory, TaskFactory
+from tests.helpers import random_titles
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -288,28 +289,10 @@ def test_embeddings_matrix_matches_the_stored_vectors(ws_a):
 def test_the_first_arrange_after_a_push_is_the_real_one(client_a, ws_a):
     """Arrange pressed right after a sync used to lay 200 pending tasks on a ring 19,900 wide, and
     the next arrange moved the median task by half the map. It now embeds them first."""
-    words = [
-        "garden",
-        "taxes",
-        "report",
-        "piano",
-        "kitchen",
-        "bike",
-        "doctor",
-        "trip",
-        "invoice",
-        "laundry",
-        "email",
-        "budget",
-    ]
-    rng = np.random.default_rng(3)
+    titles = random_titles(200, seed=3)
     tasks = [
-        {
-            "id": f"p{i}",
-            "title": " ".join(rng.choice(words, 3, replace=False)),
-            "tags": [words[i % 5]],
-        }
-        for i in range(200)
+        {"id": f"p{i}", "title": title, "tags": [title.split()[0]]}
+        for i, title in enumerate(titles)
     ]
     assert client_a.post("/api/tasks/sync", {"cursor": None, "tasks": tasks}).status_code == 200
     assert Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).count() == 200
