@@ -454,7 +454,9 @@ def test_sync_statements_do_not_grow_with_the_push(client_a, django_assert_max_n
         sync(client_a, push(5, 0))
     with django_assert_max_num_queries(25) as large:
         sync(client_a, push(300, 1000))
-    assert len(large.captured_queries) <= len(small.captured_queries) + 1
+    # + 2 at most: a push of more than 50 linking tasks switches nested loops off and on around the
+    # link statement (graph.services.NESTED_LOOPS_UP_TO), whatever its size beyond that.
+    assert len(large.captured_queries) <= len(small.captured_queries) + 2
 
 
 def test_old_sync_stats_keep_their_six_keys_whatever_the_edges(client_a):
