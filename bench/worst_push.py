@@ -20,7 +20,8 @@ PUSH, PUSHES = 1_000, 5
 def _push_seconds(bound: int | None, pushes: int) -> list[float]:
     drop_workspace(WORKSPACE)
     settings.LINKDO_AUTOLINKS_PER_TASK = bound
-    settings.LINKDO_SYNC_MAX_LINK_PAIRS = 10**12  # the raw cost, which the default limit is set from
+    # The raw cost, which the default LINKDO_SYNC_MAX_LINK_PAIRS is set from.
+    settings.LINKDO_SYNC_MAX_LINK_PAIRS = 10**12
     client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=WORKSPACE)
     seconds = []
     try:

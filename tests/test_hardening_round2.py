@@ -303,3 +303,22 @@ def test_a_push_too_costly_to_link_is_a_413_that_says_how_to_split_it(client_a, 
     assert part["sync_stats"]["tasks_created"] == allowed
     # A replay changes no tags, so it costs nothing to link and is never refused.
     assert sync(client_a, {"cursor": None, "tasks": seed})["sync_stats"]["tasks_updated"] == 0
+
+
+@pytest.mark.parametrize("made_up", ["ffffffffffffffff", "8000000000000000", "0000000000000000"])
+def test_made_up_opaque_ids_are_not_found_never_a_500(client_a, made_up):
+    response = client_a.delete(f"/api/edges/{made_up}")
+    assert response.status_code == 404
+
+
+def test_made_up_cursors_are_a_400_never_a_500(client_a):
+    def send(values):
+        cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+        return client_a.post("/api/tasks/sync", {"cursor": cursor}).status_code
+
+    # Beyond PostgreSQL's bigint: refused like any cursor this server did not issue.
+    assert send([2**64 - 1, 0, 0, 0, 1]) == 400
+    assert send([2**63, 0, 1, 0]) == 400
+    # Any 64-bit value in the opaque place maps to some position: an answer, never a 500.
+    for hidden in (0, 2**63, 2**64 - 1):
+        assert send([0, 0, hidden, 0, 1]) in (200, 400)

@@ -30,9 +30,8 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
                 raise NotFoundError(
                     f"No {self.not_found_noun} with id {value!r} in this workspace."
                 )
-        super().initial(
-            request, *args, **kwargs
-        )  # throttles first: a refused request writes nothing
+        # DRF's checks, the throttles among them, come first: a refused request writes nothing.
+        super().initial(request, *args, **kwargs)
         workspace_id = getattr(request, "workspace_id", None)
         if workspace_id is None:
             raise ApplicationError("The X-Workspace-ID header is required on /api/ paths.")

@@ -53,6 +53,8 @@ def decode_cursor(value) -> tuple[int, int, int, int] | None:
             if values[4] != CURSOR_FORMAT:
                 raise ValueError
             row_id = unscramble(row_id, CURSOR_ID_PURPOSE)
+        if row_id >= 2**63 or version >= 2**63 or epoch >= 2**63:  # PostgreSQL bigints
+            raise ValueError
     except (ValueError, TypeError, AttributeError, RecursionError):
         raise ApplicationError(
             "The cursor is not one this server issued; send null to start from the beginning."
