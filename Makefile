@@ -31,7 +31,10 @@ db-stop: install
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# collectstatic: with DJANGO_DEBUG=false WhiteNoise serves the admin's and Swagger UI's assets from
+# STATIC_ROOT only (the image runs it at build time; here, at every start).
 run: migrate
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn linkdo.wsgi --config deploy/gunicorn.conf.py
 
 lint: install

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from workspaces.services import workspace_forget
+
 
 @dataclass
 class Result:
@@ -40,6 +42,7 @@ def drop_workspace(workspace_id: str) -> None:
         cursor.execute("DELETE FROM tasks_embedding WHERE workspace_id = %s", [workspace_id])
         cursor.execute("DELETE FROM tasks_task WHERE workspace_id = %s", [workspace_id])
         cursor.execute("DELETE FROM workspaces_workspace WHERE id = %s", [workspace_id])
+    workspace_forget(workspace_id)  # or this process would take the deleted row for existing
 
 
 def print_table(results: list[Result]) -> None:

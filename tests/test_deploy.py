@@ -167,3 +167,11 @@ def test_the_image_command_serves_health_when_run_directly():
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_make_run_collects_static_files_before_serving():
+    """With DJANGO_DEBUG=false WhiteNoise serves the admin's CSS and Swagger UI's scripts from
+    STATIC_ROOT only: `make run` must fill it, as the image's build does."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert recipe.index("manage.py collectstatic --noinput") < recipe.index("gunicorn linkdo.wsgi")

@@ -58,6 +58,12 @@ def workspace_touch(*, workspace_id: str) -> Workspace:
     return workspace
 
 
+def workspace_forget(workspace_id: str) -> None:
+    """Drop the process's memory of a workspace whose row was deleted (benchmarks and tools do;
+    the app never deletes workspaces), so its next use creates the row again."""
+    _SEEN_RECENTLY.pop(workspace_id, None)
+
+
 def _remember(workspace_id: str, seen_at: float) -> None:
     if len(_SEEN_RECENTLY) >= _SEEN_MAX:
         _SEEN_RECENTLY.clear()
