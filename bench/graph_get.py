@@ -61,11 +61,11 @@ def _populate(rng: random.Random) -> None:
     )
 
 
-def _raw(connection) -> bytes:
+def _raw(connection, workspace: str = WORKSPACE) -> bytes:
     with connection.cursor() as cursor:
-        cursor.execute(RAW_TASKS_SQL, [WORKSPACE])
+        cursor.execute(RAW_TASKS_SQL, [workspace])
         tasks = cursor.fetchall()
-        cursor.execute(RAW_EDGES_SQL, [WORKSPACE])
+        cursor.execute(RAW_EDGES_SQL, [workspace])
         edges = cursor.fetchall()
     return json.dumps({"tasks": tasks, "edges": edges}, default=str).encode()
 
@@ -82,6 +82,46 @@ def _populate_small(rng: random.Random) -> None:
         tags = sorted(set(rng.sample(TAG_POOL, rng.randint(1, 3))))
         body = {"id": f"t{i}", "title": f"Task {i} {' '.join(tags)}", "tags": tags}
         assert client.post("/api/tasks", body, content_type="application/json").status_code == 201
+
+
+# 10,000 tasks linked by the rule itself (issue 18): realistic tags, pushed by sync in pushes of 500.
+RULE_WORKSPACE, RULE_TASKS, RULE_PUSH = "bench-graph-rule", 10_000, 500
+
+
+def _populate_by_rule(rng: random.Random) -> None:
+    client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=RULE_WORKSPACE)
+    for start in range(0, RULE_TASKS, RULE_PUSH):
+        tasks = [
+            {"id": f"r{i}", "title": f"Task {i}", "description": "Some words describing it.",
+             "tags": sorted(set(rng.sample(TAG_POOL, rng.randint(1, 3))))}
+            for i in range(start, start + RULE_PUSH)
+        ]  # fmt: skip
+        body = json.dumps({"cursor": None, "limit": 1, "tasks": tasks})
+        response = client.post("/api/tasks/sync", body, content_type="application/json")
+        assert response.status_code == 200, response.content[:300]
+
+
+def _by_rule(connection) -> list[Result]:
+    from tasks.background import embedding_worker
+
+    drop_workspace(RULE_WORKSPACE)
+    try:
+        _populate_by_rule(random.Random(5))
+        embedding_worker.wait_idle(timeout=900)
+        client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=RULE_WORKSPACE)
+        size = len(client.get("/api/graph").content)
+        edges = Edge.objects.filter(workspace_id=RULE_WORKSPACE, deleted_at__isnull=True).count()
+        api = median_seconds(lambda: client.get("/api/graph"))
+        raw = median_seconds(lambda: _raw(connection, RULE_WORKSPACE))
+    finally:
+        drop_workspace(RULE_WORKSPACE)
+    return [
+        Result(f"GET /api/graph ({RULE_TASKS:,} tasks, {edges:,} edges by the rule, K = 5)",
+               api * 1000, raw * 1000, "ms", "ratio <= 2 (issue 18)",
+               "raw SQL fetch of the same rows + json.dumps"),
+        Result(f"graph bytes/task ({RULE_TASKS:,} tasks by the rule, K = 5)", size / RULE_TASKS,
+               1000, "B", "ratio <= 1 (issue 18)", "1,000 bytes per task"),
+    ]  # fmt: skip
 
 
 def graph_bytes(workspace_id: str, tasks: int) -> list[Result]:
@@ -126,6 +166,7 @@ def run() -> list[Result]:
     finally:
         drop_workspace(WORKSPACE)
         drop_workspace(SMALL_WORKSPACE)
+    sizes += _by_rule(connection)
     return sizes + [
         Result(
             metric=f"GET /api/graph gzip ({TASKS:,} tasks, {EDGES:,} edges)",
