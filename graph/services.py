@@ -331,18 +331,18 @@ def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters, ve
         cursor.execute(_SET_POSITIONS_SQL, {"ws": workspace.pk, "version": version})
 
 
-def _store_basis(workspace: Workspace, basis: Basis | None, clusters: list[dict]) -> None:
-    fields = {"layout_clusters": clusters, "arranged_at": timezone.now()}
+def _basis_fields(basis: Basis | None) -> dict:
     if basis is None:
-        fields.update(
-            layout_mean=None, layout_wx=None, layout_wy=None, layout_bx=0.0, layout_by=0.0
-        )
-    else:
-        fields.update(
-            layout_mean=basis.mean, layout_wx=basis.wx, layout_wy=basis.wy,
-            layout_bx=basis.bx, layout_by=basis.by,
-        )  # fmt: skip
-    Workspace.objects.filter(pk=workspace.pk).update(**fields)
+        return {"layout_mean": None, "layout_wx": None, "layout_wy": None, "layout_bx": 0.0,
+                "layout_by": 0.0}  # fmt: skip
+    return {"layout_mean": basis.mean, "layout_wx": basis.wx, "layout_wy": basis.wy,
+            "layout_bx": basis.bx, "layout_by": basis.by}  # fmt: skip
+
+
+def _store_basis(workspace: Workspace, basis: Basis | None, clusters: list[dict]) -> None:
+    Workspace.objects.filter(pk=workspace.pk).update(
+        layout_clusters=clusters, arranged_at=timezone.now(), **_basis_fields(basis)
+    )
 
 
 def graph_auto_arrange(*, workspace: Workspace, provider: AIProvider | None = None) -> dict:
@@ -437,10 +437,7 @@ def map_basis(*, workspace: Workspace) -> Basis | None:
     where = np.array(Task.objects.filter(pk__in=ids.tolist()).values_list("x", "y"), dtype=float)
     shift = where.mean(axis=0) - coords.mean(axis=0)
     basis = replace(basis, bx=basis.bx + float(shift[0]), by=basis.by + float(shift[1]))
-    Workspace.objects.filter(pk=workspace.pk).update(
-        layout_mean=basis.mean, layout_wx=basis.wx, layout_wy=basis.wy,
-        layout_bx=basis.bx, layout_by=basis.by,
-    )  # fmt: skip
+    Workspace.objects.filter(pk=workspace.pk).update(**_basis_fields(basis))
     return basis
 
 

@@ -15,7 +15,6 @@ from django.conf import settings
 _MASK = 0xFFFFFFFF
 _MIX = 0x45D9F3B
 PUBLIC_ID_LENGTH = 16
-MAX_ROW_ID = 2**63
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -62,10 +61,9 @@ def public_ids(values, purpose: str) -> list[str]:
 def internal_id(text: str, purpose: str) -> int | None:
     """The row id behind a public id; None when `text` is not one. Plain decimal ids, as clients
     stored them before ids were opaque, are still understood."""
-    value = None
     if len(text) == PUBLIC_ID_LENGTH and set(text) <= _HEX:
-        value = unscramble(int(text, 16), purpose)
-    elif text.isascii() and text.isdigit() and len(text) <= 18:
-        value = int(text)
-    # Row ids are PostgreSQL bigints: a made-up public id may map beyond them.
-    return value if value is not None and value < MAX_ROW_ID else None
+        # A made-up id may map beyond PostgreSQL's bigint: Django's lookup then matches nothing.
+        return unscramble(int(text, 16), purpose)
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None

@@ -8,12 +8,11 @@ from collections import Counter
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 
 from linkdo.ai import ProviderError, get_provider, get_tag_provider
 from linkdo.ai.vectors import embedding_text
 from tasks.models import MAX_TAG_LENGTH
-from tasks.selectors import nearest_tags
+from tasks.selectors import nearest_tags, tag_counts, task_list
 from workspaces.models import Workspace
 
 logger = logging.getLogger("linkdo.tags")
@@ -31,24 +30,14 @@ MIN_SHARE = 0.4
 MIN_LIFT = 2.0
 
 
-def tag_counts(*, workspace: Workspace) -> tuple[dict[str, int], int]:
+def _tag_counts_and_live(workspace: Workspace) -> tuple[dict[str, int], int]:
     """How many live tasks carry each tag, and how many live tasks there are (at least 1)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tag, count(*) FROM tasks_task, unnest(tags) AS tag "
-            "WHERE workspace_id = %s AND deleted_at IS NULL GROUP BY tag",
-            [workspace.pk],
-        )
-        counts = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT count(*) FROM tasks_task WHERE workspace_id = %s AND deleted_at IS NULL",
-            [workspace.pk],
-        )
-        return counts, max(cursor.fetchone()[0], 1)
+    live = task_list(workspace=workspace).count()
+    return tag_counts(workspace=workspace), max(live, 1)
 
 
 def tag_vocabulary(counts: dict[str, int], limit: int = 500) -> list[str]:
-    """The workspace's tags (from tag_counts), most used first (ties alphabetical)."""
+    """The workspace's tags (from their counts), most used first (ties alphabetical)."""
     return sorted(counts, key=lambda tag: (-counts[tag], tag))[:limit]
 
 
@@ -109,7 +98,7 @@ def tags_suggest(
     the vocabulary changes. Similar-task votes are cheap and always fresh.
     """
     text = embedding_text(title, description, [])
-    counts, live = tag_counts(workspace=workspace)
+    counts, live = _tag_counts_and_live(workspace)
     vocabulary = tag_vocabulary(counts)
     provider = get_tag_provider(api_key=api_key)
     key = _cache_key(workspace, text, vocabulary, getattr(provider, "text_model", "none"))

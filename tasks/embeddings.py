@@ -114,19 +114,19 @@ def embedding_store(*, task: Task, vector: np.ndarray) -> None:
 
 
 # The row shape tasks_embed_batch takes.
-BATCH_ROW_FIELDS = ("id", "updated_at", "title", "description", "tags")
+BATCH_ROW_FIELDS = ("id", "title", "description", "tags")
 
 
 def tasks_embed_batch(
     *, rows: Iterable[tuple], provider: AIProvider, deadline_s: float | None = None
 ) -> int:
-    """Embed (id, updated_at, title, description, tags) rows in one provider call, store the vectors
+    """Embed (id, title, description, tags) rows in one provider call, store the vectors
     and place the tasks that wait for a place, in one transaction. Returns how many were stored;
     raises ProviderError when the provider fails (nothing is stored then)."""
     rows = list(rows)
     if not rows:
         return 0
-    texts = [embedding_text(title, description, tags) for _, _, title, description, tags in rows]
+    texts = [embedding_text(title, description, tags) for _, title, description, tags in rows]
     limit = settings.LINKDO_EMBED_BATCH_TIMEOUT_S
     vectors = provider.embed(
         texts, deadline_s=limit if deadline_s is None else min(limit, deadline_s)
@@ -140,7 +140,7 @@ def tasks_embed_batch(
             "embedding": vector_literal(vector),
             "hash": embedding_hash(provider.embedding_model, text),
         }
-        for (task_id, _, title, description, tags), text, vector in zip(
+        for (task_id, title, description, tags), text, vector in zip(
             rows, texts, vectors, strict=True
         )
     ]
@@ -170,8 +170,9 @@ def _store_batch(batch: list[dict], vector_of: dict[int, np.ndarray]) -> int:
 
 def _place(workspace_id: str, ids: list[int], vectors: np.ndarray, *, version: int) -> None:
     """Where the workspace's map basis projects the vectors, under a new change version (other
-    devices pull the new places). Before the first auto-arrange there is no basis: the tasks keep
-    their provisional places and the mark is dropped (the arrange places them)."""
+    devices pull the new places). A workspace with no basis yet gets one once it has a few embedded
+    tasks (graph.services.map_basis); before that the tasks keep their provisional places and the
+    mark is dropped (an arrange places them)."""
     from graph.services import map_basis  # graph imports tasks
 
     workspace = Workspace(pk=workspace_id)

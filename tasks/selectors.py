@@ -172,24 +172,18 @@ def task_list(*, workspace: Workspace) -> QuerySet[Task]:
     )
 
 
-def tag_counts_for(*, workspace: Workspace, tags: list[str]) -> dict[str, int]:
-    """How many live tasks of the workspace carry each of `tags`."""
+def tag_counts(*, workspace: Workspace, tags: list[str] | None = None) -> dict[str, int]:
+    """How many live tasks of the workspace carry each tag (only `tags`, when given)."""
+    only = "" if tags is None else "AND tags && %s::varchar[] AND tag = ANY(%s::varchar[]) "
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tag, count(*) FROM tasks_task, unnest(tags) AS tag "
-            "WHERE workspace_id = %s AND deleted_at IS NULL AND tags && %s::varchar[] "
-            "AND tag = ANY(%s::varchar[]) GROUP BY tag",
-            [workspace.pk, tags, tags],
+            f"WHERE workspace_id = %s AND deleted_at IS NULL {only}GROUP BY tag",
+            [workspace.pk] + ([] if tags is None else [tags, tags]),
         )
         return dict(cursor.fetchall())
 
 
 def tag_list(*, workspace: Workspace) -> list[str]:
     """The workspace's distinct tags, sorted by code point (stable across database collations)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT unnest(tags) FROM tasks_task "
-            "WHERE workspace_id = %s AND deleted_at IS NULL",
-            [workspace.pk],
-        )
-        return sorted(tag for (tag,) in cursor.fetchall())
+    return sorted(tag_counts(workspace=workspace))

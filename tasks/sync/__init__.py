@@ -19,8 +19,7 @@ from linkdo.errors import ApplicationError
 from linkdo.jsonshape import iso_datetime
 from linkdo.observability import record_sync_results
 from tasks.background import embedding_worker
-from tasks.models import Task
-from tasks.selectors import tag_counts_for, task_list, tasks_json
+from tasks.selectors import tag_counts, task_list, tasks_json
 from tasks.sync.pull import decode_cursor, pull_changes
 from tasks.sync.push import apply_push, prepare_push
 from workspaces.models import Workspace
@@ -56,20 +55,15 @@ def _check_link_work(workspace: Workspace, prepared) -> None:
     if not items:
         return
     # Only tasks that will choose: new ones and those whose tags change (a replay costs nothing).
-    stored_tags = dict(
-        Task.objects.filter(
-            workspace=workspace, client_id__in=[item.client_id for item in items]
-        ).values_list("client_id", "tags")
-    )
     tagged = [
         item.fields["tags"]
         for item in items
-        if stored_tags.get(item.client_id) != item.fields["tags"]
+        if (row := prepared.rows.get(item.client_id)) is None or row.tags != item.fields["tags"]
     ]
     if not tagged:
         return
     pushed = Counter(tag for tags in tagged for tag in tags)
-    stored = tag_counts_for(workspace=workspace, tags=list(pushed))
+    stored = tag_counts(workspace=workspace, tags=list(pushed))
     pairs = sum(stored.get(tag, 0) + pushed[tag] for tags in tagged for tag in tags)
     limit = settings.LINKDO_SYNC_MAX_LINK_PAIRS
     if pairs > limit:

@@ -86,6 +86,7 @@ class Prepared:
     edges: list[EdgeItem] = field(default_factory=list)
     task_results: dict[int, dict] = field(default_factory=dict)
     edge_results: dict[int, dict] = field(default_factory=dict)
+    rows: dict[str, Task] = field(default_factory=dict)  # as read before the lock, by client id
 
 
 @dataclass
@@ -120,7 +121,7 @@ def prepare_push(*, workspace: Workspace, raw_tasks: list, raw_edges: list) -> P
         except Rejected as exc:
             ident = raw.get("id") if isinstance(raw, dict) else None
             prepared.task_results[index] = _rejected("task", ident, exc.reason)
-    rows = _rows(workspace, seen)
+    rows = prepared.rows = _rows(workspace, seen)
     validate_task_fields = TaskValidator()
     for item in prepared.tasks:
         if item.deleted:

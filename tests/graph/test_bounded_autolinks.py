@@ -148,10 +148,11 @@ def test_zero_means_no_auto_links_and_all_the_old_rule(client_a, settings, bound
     assert len(live_pairs()) == expected  # all: 6 * 5 / 2
 
 
-def test_relink_prunes_stored_edges_and_devices_pull_the_removal(client_a, settings):
+def test_relink_prunes_stored_edges_and_devices_pull_the_removal(client_a, client_b, settings):
     settings.LINKDO_AUTOLINKS_PER_TASK = None  # the old, unbounded rule made these
     for i in range(8):
         create(client_a, f"t{i}", ["same"])
+        create(client_b, f"t{i}", ["same"])
     assert len(live_pairs()) == 28
     cursor = sync(client_a, {"cursor": None})["cursor"]
     settings.LINKDO_AUTOLINKS_PER_TASK = 2
@@ -167,6 +168,7 @@ def test_relink_prunes_stored_edges_and_devices_pull_the_removal(client_a, setti
     pulled = sync(client_a, {"cursor": cursor})
     removed = [e for e in pulled["edges"] if e.get("deleted")]
     assert len(removed) == 28 - len(pairs)
+    assert len(live_pairs("bravo")) == 28  # --workspace: the other workspace is untouched
 
 
 def test_import_keeps_who_chose_each_edge(client_a, k3, tmp_path):
