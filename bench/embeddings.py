@@ -10,8 +10,8 @@ from django.test import Client
 
 from bench.common import Result, drop_workspace
 from linkdo.ai import reset_providers
-from linkdo.ai.fake_gemini import FakeGemini
 from linkdo.ai.local import LocalProvider
+from tests.fake_gemini import FakeGemini
 
 WORKSPACE = "bench-embeddings"
 TASKS = 1_000

@@ -3,7 +3,7 @@
 import numpy as np
 from django.db import connection
 
-from graph.pgbinary import encode_id_vectors
+from linkdo.pgbinary import encode_id_vectors
 
 
 def clustered_vectors(

@@ -102,7 +102,7 @@ def _populate_by_rule(rng: random.Random) -> None:
 
 
 def _by_rule(connection) -> list[Result]:
-    from tasks.background import embedding_worker
+    from flows.embedding_worker import embedding_worker
 
     drop_workspace(RULE_WORKSPACE)
     try:

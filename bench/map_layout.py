@@ -9,8 +9,8 @@ from sklearn.decomposition import PCA
 
 from bench.common import Result, drop_workspace
 from bench.fixtures import clustered_vectors, create_embedded_workspace
+from graph.map import graph_auto_arrange
 from graph.selectors import embeddings_matrix
-from graph.services import graph_auto_arrange
 from tasks.models import Embedding
 from tasks.selectors import task_list, tasks_by_similarity
 from workspaces.models import Workspace

@@ -15,15 +15,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench.common import Result, drop_workspace
+from flows.embedding_worker import embedding_worker
 from graph.models import Edge
 from graph.services import edges_link_by_tags
 from linkdo.ai import get_provider, reset_providers
-from linkdo.ai.fake_gemini import FakeGemini
 from linkdo.ai.vectors import embedding_text
 from linkdo.db import copy
-from tasks.background import embedding_worker
-from tasks.embeddings import embeddings_store_many
+from tasks.embeddings import embeddings_store
 from tasks.models import Task
+from tests.fake_gemini import FakeGemini
 from workspaces.models import Workspace
 
 TASKS, PUSHES = 5_000, 5
@@ -159,9 +159,7 @@ def _least_work(pushes: list[dict], edges: list[tuple]) -> tuple[float, float]:
         tasks_and_edges = time.perf_counter() - started
         ids = [pks[t["id"]] for p in pushes for t in p["tasks"]]
         started = time.perf_counter()
-        embeddings_store_many(
-            workspace_id=workspace.pk, vectors=dict(zip(ids, vectors, strict=True))
-        )
+        embeddings_store(workspace_id=workspace.pk, vectors=dict(zip(ids, vectors, strict=True)))
         stored = time.perf_counter() - started
         transaction.set_rollback(True)
     return tasks_and_edges, stored

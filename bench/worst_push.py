@@ -10,8 +10,8 @@ from django.conf import settings
 from django.test import Client
 
 from bench.common import Result, drop_workspace
+from flows.embedding_worker import embedding_worker
 from graph.models import Edge
-from tasks.background import embedding_worker
 
 WORKSPACE = "bench-worst-push"
 PUSH, PUSHES = 1_000, 5

@@ -3,6 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from graph.map import graph_auto_arrange
 from graph.models import DEFAULT_WEIGHT, Edge
 from graph.openapi import (
     ArrangementSerializer,
@@ -14,13 +15,13 @@ from graph.openapi import (
 )
 from graph.selectors import (
     edge_by_public_id,
-    edge_instance_json,
     edge_list,
-    edges_json,
+    edge_list_to_json,
+    edge_to_json,
     graph_json,
     suggested_edges,
 )
-from graph.services import edge_create, edge_delete, edge_delete_pair, graph_auto_arrange
+from graph.services import edge_create, edge_delete, edge_delete_pair
 from linkdo.ai import get_provider
 from linkdo.fields import FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
 from linkdo.openapi import GEMINI_KEY_HEADER, error_response
@@ -29,6 +30,8 @@ from workspaces.api import WorkspaceViewSet
 
 
 class EdgeWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """An edge as a client sends it, on REST and in a sync push (the one edge validation)."""
+
     echoed_fields = frozenset({"id", "workspace_id", "origin"})
 
     source = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
@@ -44,7 +47,7 @@ class EdgeWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 
 class EdgeViewSet(WorkspaceViewSet):
-    queryset = Edge.objects.filter(deleted_at__isnull=True)
+    queryset = Edge.objects.all()
     lookup_value_regex = "[^/]+"  # opaque ids (linkdo.opaque); plain numbers from older clients
     not_found_noun = "edge"
 
@@ -56,7 +59,7 @@ class EdgeViewSet(WorkspaceViewSet):
 
     @extend_schema(responses=EdgeSerializer(many=True))
     def list(self, request):
-        return Response(edges_json(edge_list(workspace=self.workspace)))
+        return Response(edge_list_to_json(edge_list(workspace=self.workspace)))
 
     @extend_schema(
         request=EdgeWriteSerializer,
@@ -71,7 +74,7 @@ class EdgeViewSet(WorkspaceViewSet):
         serializer.is_valid(raise_exception=True)
         edge, created = edge_create(workspace=self.workspace, **serializer.validated_data)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(edge_instance_json(edge), status=code)
+        return Response(edge_to_json(edge), status=code)
 
     @extend_schema(responses={200: EdgeDeletedSerializer})
     def destroy(self, request, pk):

@@ -60,13 +60,15 @@ class Basis:
         return np.clip(coords, -MAX_PROJECTED, MAX_PROJECTED)
 
 
-def fit_layout(embeddings: np.ndarray, previous: Basis | None = None) -> tuple[np.ndarray, Basis]:
+def fit_layout(
+    embeddings: np.ndarray, previous: Basis | None = None, *, keep_plane: float = KEEP_PLANE
+) -> tuple[np.ndarray, Basis]:
     """2D coordinates of the rows (n >= 2) and the basis that produced them.
 
     PCA to 2 components, standardised per axis, times map_scale (SCALE, or more so that the median
     task is MIN_NEIGHBOUR_DISTANCE from its nearest neighbour). With a previous basis, its scale is
     kept while it is between the needed scale and KEEP_SCALE_UP_TO times it, and two steps keep the
-    map still: (1) hysteresis: when the previous map's plane still captures at least KEEP_PLANE of
+    map still: (1) hysteresis: when the previous map's plane still captures at least `keep_plane` (KEEP_PLANE) of
     the variance the new top-2 plane captures, the previous plane is kept (when principal variances
     are close, PCA's plane swings with any small change, and no rotation can undo that); (2) the
     result is rotated/reflected and shifted (orthogonal Procrustes) onto where the previous basis
@@ -81,7 +83,7 @@ def fit_layout(embeddings: np.ndarray, previous: Basis | None = None) -> tuple[n
         # (data - mean) @ axes without the centred copy of the whole matrix (n x dim floats)
         kept_variance = (_centred_product(data, pca.mean_, old_axes) ** 2).sum()
         best_variance = pca.explained_variance_.sum() * (len(data) - 1)
-        if kept_variance >= KEEP_PLANE * best_variance:
+        if kept_variance >= keep_plane * best_variance:
             axes = old_axes
     raw = _centred_product(data, pca.mean_, axes)
     std = raw.std(axis=0)

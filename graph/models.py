@@ -2,7 +2,7 @@ from django.db import models
 from django.db.models.functions import Greatest, Least, Now
 
 from tasks.models import Task
-from workspaces.models import Workspace
+from workspaces.models import Workspace, WorkspaceQuerySet
 
 DEFAULT_WEIGHT = 0.5
 
@@ -30,6 +30,8 @@ class Edge(models.Model):
     # edge lives while at least one end chooses it (see graph.services.edges_link_by_tags).
     chosen_by_source = models.BooleanField(db_default=False)
     chosen_by_target = models.BooleanField(db_default=False)
+
+    objects = WorkspaceQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

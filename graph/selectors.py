@@ -5,11 +5,11 @@ from psycopg import sql
 
 from graph.layout import Basis
 from graph.models import Edge
-from graph.pgbinary import parse_id_vectors
 from linkdo.db import copy
 from linkdo.opaque import internal_id, public_id, public_ids
+from linkdo.pgbinary import parse_id_vectors
 from tasks.models import Task
-from tasks.selectors import task_list, tasks_json
+from tasks.selectors import task_list, task_list_to_json
 from workspaces.models import Workspace
 
 EDGE_FIELDS = ("id", "workspace_id", "source__client_id", "target__client_id", "weight", "origin")
@@ -19,7 +19,7 @@ EDGE_FIELDS = ("id", "workspace_id", "source__client_id", "target__client_id", "
 EDGE_ID_PURPOSE = "edge"
 
 
-def edge_json(row: tuple, public: str | None = None) -> dict:
+def edge_row_to_json(row: tuple, public: str | None = None) -> dict:
     edge_id, workspace_id, source, target, weight, origin = row
     return {
         "id": public or public_id(edge_id, EDGE_ID_PURPOSE),
@@ -31,8 +31,8 @@ def edge_json(row: tuple, public: str | None = None) -> dict:
     }
 
 
-def edge_instance_json(edge: Edge) -> dict:
-    return edge_json(
+def edge_to_json(edge: Edge) -> dict:
+    return edge_row_to_json(
         (edge.pk, edge.workspace_id, edge.source.client_id, edge.target.client_id, edge.weight,
          edge.origin)
     )  # fmt: skip
@@ -40,13 +40,13 @@ def edge_instance_json(edge: Edge) -> dict:
 
 def edge_list(*, workspace: Workspace) -> QuerySet[Edge]:
     """The workspace's live edges (tombstones are only for sync)."""
-    return Edge.objects.filter(workspace=workspace, deleted_at__isnull=True).order_by("id")
+    return Edge.objects.live(workspace).order_by("id")
 
 
-def edges_json(queryset: QuerySet[Edge]) -> list[dict]:
+def edge_list_to_json(queryset: QuerySet[Edge]) -> list[dict]:
     rows = list(queryset.values_list(*EDGE_FIELDS))
     ids = public_ids([row[0] for row in rows], EDGE_ID_PURPOSE)
-    return [edge_json(row, public) for row, public in zip(rows, ids, strict=True)]
+    return [edge_row_to_json(row, public) for row, public in zip(rows, ids, strict=True)]
 
 
 def edge_by_public_id(*, workspace: Workspace, public: str) -> Edge | None:
@@ -66,8 +66,8 @@ COMPACT_EDGE_OMITS = ("workspace_id",)
 def graph_json(*, workspace: Workspace, compact: bool = False) -> dict:
     """Tasks with their stored coordinates and all edges: two queries whatever the size.
     `compact` leaves out what the map does not draw (COMPACT_TASK_OMITS, COMPACT_EDGE_OMITS)."""
-    tasks = tasks_json(task_list(workspace=workspace))
-    edges = edges_json(edge_list(workspace=workspace))
+    tasks = task_list_to_json(task_list(workspace=workspace))
+    edges = edge_list_to_json(edge_list(workspace=workspace))
     if compact:
         for rows, omits in ((tasks, COMPACT_TASK_OMITS), (edges, COMPACT_EDGE_OMITS)):
             for row in rows:

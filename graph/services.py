@@ -1,32 +1,16 @@
-import logging
-from dataclasses import replace
+"""Writes of edges: the auto-link rule (each task chooses its strongest tag-mates), manual edges,
+and tombstones. Every function takes the workspace explicitly; callers hold its change lock."""
 
-import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from graph.layout import (
-    Basis,
-    cluster,
-    describe_clusters,
-    fit_layout,
-    place_without_embedding,
-    spiral_positions,
-)
 from graph.models import Edge
-from graph.pgbinary import encode_positions
-from graph.selectors import embeddings_matrix, layout_basis
-from linkdo.ai import AIProvider, ProviderError
-from linkdo.db import copy
-from linkdo.errors import ApplicationError, NotFoundError
-from tasks.background import embed_pending
+from linkdo.errors import NotFoundError
 from tasks.models import Task
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change
-
-logger = logging.getLogger("linkdo.graph")
 
 # Bounded auto-links, in one statement. Each task *chooses* at most K (LINKDO_AUTOLINKS_PER_TASK;
 # NULL: all) of the live tasks sharing a tag with it: highest weight (|common| / max(|a|, |b|),
@@ -228,15 +212,14 @@ def edge_create(
 ) -> tuple[Edge, bool]:
     """Link two live tasks of the workspace by client id; an existing pair becomes manual with the
     new weight. Returns the edge and whether it is new (or revived from a deletion).
-    Upserting keeps a retried offline POST from failing."""
-    if source == target:
-        raise ApplicationError("An edge needs two different tasks; source and target are the same.")
+    Upserting keeps a retried offline POST from failing.
+    Two different tasks: checked by graph.api.EdgeWriteSerializer, backed by edge_no_self_loop."""
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
         found = dict(
-            Task.objects.filter(
-                workspace=workspace, client_id__in=[source, target], deleted_at__isnull=True
-            ).values_list("client_id", "id")
+            Task.objects.live(workspace)
+            .filter(client_id__in=[source, target])
+            .values_list("client_id", "id")
         )
         for client_id in (source, target):
             if client_id not in found:  # another workspace's task is unknown here, like any other
@@ -300,166 +283,7 @@ def edge_delete_pair(*, workspace: Workspace, source: str, target: str) -> int:
 
 def edges_delete_for_tasks(*, workspace: Workspace, task_ids: list[int], version: int) -> int:
     """Tombstone every live edge touching the given tasks; return how many there were."""
-    touching = Edge.objects.filter(workspace=workspace).filter(
+    touching = Edge.objects.of(workspace).filter(
         Q(source_id__in=task_ids) | Q(target_id__in=task_ids)
     )
     return edges_tombstone(touching, version)
-
-
-# Rows whose place did not change are not written: a re-arrange of an unchanged map writes nothing.
-_SET_POSITIONS_SQL = """
-UPDATE tasks_task AS t SET x = v.x, y = v.y, cluster = NULLIF(v.cluster, -1), version = %(version)s,
-    field_versions = t.field_versions
-        || jsonb_build_object('x', %(version)s, 'y', %(version)s, 'cluster', %(version)s)
-FROM incoming_positions v
-WHERE t.id = v.id AND t.workspace_id = %(ws)s
-  AND (t.x, t.y, t.cluster) IS DISTINCT FROM (v.x, v.y, NULLIF(v.cluster, -1))
-"""
-
-
-def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters, version: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS incoming_positions "
-            "(id int8, x float8, y float8, cluster int2) ON COMMIT DELETE ROWS; "
-            "TRUNCATE incoming_positions"
-        )
-    labels = np.array([-1 if c is None else c for c in clusters], dtype=np.int16)
-    with copy("COPY incoming_positions FROM STDIN (FORMAT BINARY)") as stream:
-        stream.write(encode_positions(np.asarray(ids, dtype=np.int64), coords, labels))
-    with connection.cursor() as cursor:
-        cursor.execute(_SET_POSITIONS_SQL, {"ws": workspace.pk, "version": version})
-
-
-def _basis_fields(basis: Basis | None) -> dict:
-    if basis is None:
-        return {"layout_mean": None, "layout_wx": None, "layout_wy": None, "layout_bx": 0.0,
-                "layout_by": 0.0}  # fmt: skip
-    return {"layout_mean": basis.mean, "layout_wx": basis.wx, "layout_wy": basis.wy,
-            "layout_bx": basis.bx, "layout_by": basis.by}  # fmt: skip
-
-
-def _store_basis(workspace: Workspace, basis: Basis | None, clusters: list[dict]) -> None:
-    Workspace.objects.filter(pk=workspace.pk).update(
-        layout_clusters=clusters, arranged_at=timezone.now(), **_basis_fields(basis)
-    )
-
-
-def graph_auto_arrange(*, workspace: Workspace, provider: AIProvider | None = None) -> dict:
-    """Lay the workspace's map out again and store it: PCA over the stored embeddings, aligned to
-    the previous layout, tasks still pending an embedding placed beside related tasks, clusters.
-
-    First the workspace's pending tasks are embedded (provider batches of 100, for at most
-    LINKDO_ARRANGE_EMBED_TIMEOUT_S): an arrange pressed right after a push is the real layout, not
-    one the next arrange would redo.
-
-    Returns {"positions": [{id, x, y, cluster}], "clusters": [...]}. Moved tasks take a new change
-    version (other devices pull their new places); arranges of one workspace are serialised.
-    """
-    try:
-        embed_pending(
-            workspace_id=workspace.pk,
-            provider=provider,
-            deadline_s=settings.LINKDO_ARRANGE_EMBED_TIMEOUT_S,
-        )
-    except ProviderError as exc:  # the rest stay pending and are placed beside their tag-mates
-        logger.warning("auto-arrange with embeddings still pending: %s", exc)
-    with transaction.atomic():
-        version = workspace_begin_change(workspace=workspace)
-        tasks = list(
-            Task.objects.filter(workspace=workspace, deleted_at__isnull=True)
-            .order_by("created_at", "id")
-            .values_list("id", "client_id", "tags")
-        )
-        ids, embeddings = embeddings_matrix(workspace=workspace)
-        if len(ids) < 2:
-            coords = spiral_positions(0, len(tasks))
-            labels = [None] * len(tasks)
-            basis, clusters = None, []
-        else:
-            coords, labels, basis, clusters = _arrange_embedded(workspace, tasks, ids, embeddings)
-        _store_positions(workspace, [t[0] for t in tasks], coords, labels, version)
-        _store_basis(workspace, basis, clusters)
-    positions = [
-        {"id": client_id, "x": x, "y": y, "cluster": label}
-        for (_, client_id, _), (x, y), label in zip(tasks, coords.tolist(), labels, strict=True)
-    ]
-    return {"positions": positions, "clusters": clusters}
-
-
-def _arrange_embedded(workspace, tasks, ids, embeddings):
-    """Coordinates and cluster labels in `tasks` order, the new basis and the cluster list."""
-    embedded_coords, basis = fit_layout(embeddings, layout_basis(workspace=workspace))
-    row_of = {int(task_id): row for row, task_id in enumerate(ids)}
-    tags_of = {task_id: tags for task_id, _, tags in tasks}
-    embedded_tags = [tags_of[int(task_id)] for task_id in ids]
-    labels_embedded = cluster(embedded_coords)
-    pending = [
-        (task_id, client_id, tags) for task_id, client_id, tags in tasks if task_id not in row_of
-    ]
-    pending_coords = place_without_embedding(
-        [client_id for _, client_id, _ in pending],
-        [tags for _, _, tags in pending],
-        embedded_coords,
-        embedded_tags,
-    )
-    pending_row = {task_id: i for i, (task_id, _, _) in enumerate(pending)}
-    coords = np.zeros((len(tasks), 2))
-    labels: list[int | None] = []
-    for index, (task_id, _, _) in enumerate(tasks):
-        if task_id in row_of:
-            coords[index] = embedded_coords[row_of[task_id]]
-            labels.append(int(labels_embedded[row_of[task_id]]))
-        else:
-            coords[index] = pending_coords[pending_row[task_id]]
-            labels.append(None)
-    clusters = describe_clusters(labels_embedded, embedded_coords, embedded_tags)
-    return coords, labels, basis, clusters
-
-
-# A workspace never arranged gets a map basis by itself once this many tasks are embedded, so new
-# tasks land by meaning from then on (before, the old backend laid them out in an endless row).
-AUTO_BASIS_MIN_TASKS = 3
-
-
-def map_basis(*, workspace: Workspace) -> Basis | None:
-    """The workspace's map basis: the stored one, or, for a workspace never arranged with at least
-    AUTO_BASIS_MIN_TASKS embedded tasks, a fitted one, stored, and shifted so that it projects those
-    tasks around where they are now (nothing already on the map moves). Called by writers that
-    hold the workspace's change lock, so two never fit one each."""
-    basis = layout_basis(workspace=workspace)
-    if basis is not None:
-        return basis
-    ids, embeddings = embeddings_matrix(workspace=workspace)
-    if len(ids) < AUTO_BASIS_MIN_TASKS:
-        return None
-    coords, basis = fit_layout(embeddings)
-    where = np.array(Task.objects.filter(pk__in=ids.tolist()).values_list("x", "y"), dtype=float)
-    shift = where.mean(axis=0) - coords.mean(axis=0)
-    basis = replace(basis, bx=basis.bx + float(shift[0]), by=basis.by + float(shift[1]))
-    Workspace.objects.filter(pk=workspace.pk).update(**_basis_fields(basis))
-    return basis
-
-
-def task_place(*, workspace: Workspace, task: Task, vector: np.ndarray | None) -> bool:
-    """Put a freshly embedded task where the workspace's map basis projects its vector (in
-    memory). False when there is no vector or the workspace has no basis yet."""
-    if vector is None:
-        return False
-    basis = map_basis(workspace=workspace)
-    if basis is None or basis.mean.shape[0] != np.asarray(vector).shape[-1]:
-        return False
-    task.x, task.y = (float(v) for v in basis.project(np.asarray(vector)[None, :])[0])
-    return True
-
-
-def unplaced_positions(*, workspace: Workspace, count: int) -> np.ndarray:
-    """Provisional places for `count` new tasks the map cannot place (no embedding yet): the next
-    points of a spiral around the map's centre, after the tasks already waiting there (or, before
-    the workspace has a map, after all its tasks). Never a row wider than the map."""
-    basis = layout_basis(workspace=workspace)
-    live = Task.objects.filter(workspace=workspace, deleted_at__isnull=True)
-    if basis is None:
-        return spiral_positions(live.count(), count)
-    waiting = live.filter(place_pending=True).count()
-    return spiral_positions(waiting, count, centre=(basis.bx, basis.by))

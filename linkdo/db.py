@@ -1,4 +1,5 @@
-"""Database helpers shared by the apps: retrying a unit of work that lost a deadlock."""
+"""Database helpers shared by the apps: retrying a unit of work that lost a deadlock, and COPY
+through Django's connection."""
 
 import contextlib
 import functools
@@ -49,10 +50,28 @@ def retry_on_deadlock(func):
 def copy(statement):
     """A COPY (psycopg's `cursor.copy`) through Django's connection handling, like any query: a
     stale connection is noticed and replaced, and a lost database is Django's OperationalError
-    (503), not a raw psycopg error (500) that left the broken connection in place."""
+    (503), not a raw psycopg error (500) that left the broken connection in place. Logged like a
+    query when Django logs queries, so query budgets (`django_assert_num_queries`) count it."""
+    started = time.monotonic()
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
         cursor.cursor.copy(statement) as stream,
     ):
         yield stream
+    if connection.queries_logged:
+        text = statement if isinstance(statement, str) else statement.as_string(cursor.cursor)
+        connection.queries_log.append({"sql": text, "time": f"{time.monotonic() - started:.3f}"})
+
+
+def copy_into_temp_table(name: str, columns: str, payload: bytes) -> None:
+    """Fill the session's temporary table `name` (`columns` as in CREATE TABLE) with a binary COPY
+    `payload` (linkdo.pgbinary): created on first use, emptied at commit and before every fill (a
+    caller may fill it twice in one transaction). The bulk writes read from it with one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DELETE ROWS; "
+            f"TRUNCATE {name}"
+        )
+    with copy(f"COPY {name} FROM STDIN (FORMAT BINARY)") as stream:
+        stream.write(payload)

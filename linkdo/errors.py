@@ -33,6 +33,15 @@ def database_unavailable_response() -> JsonResponse:
     return JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503, headers={"Retry-After": "5"})
 
 
+def errors_text(errors) -> str:
+    """DRF validation errors as one sentence naming each field: "limit: Ensure this value ..."."""
+    if isinstance(errors, dict):
+        return "; ".join(f"{name}: {errors_text(value)}" for name, value in errors.items())
+    if isinstance(errors, list):
+        return " ".join(errors_text(value) for value in errors)
+    return str(errors)
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message}, status=exc.status_code)

@@ -123,3 +123,11 @@ class RejectUnknownFieldsMixin:
                 message = f"Unknown field(s): {', '.join(unknown)}. Allowed fields: {allowed}."
                 raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
         return super().to_internal_value(data)
+
+
+def iso_datetime(value: datetime | None) -> str | None:
+    """ISO 8601 with a `Z` for UTC, as DRF renders datetimes."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

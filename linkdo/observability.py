@@ -11,6 +11,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -128,28 +129,31 @@ def metrics_allowed(request) -> bool:
     return any(address in network for network in settings.LINKDO_METRICS_ALLOWED_NETWORKS)
 
 
+# Gauges read from the database at scrape time, registered by the apps that own the rows (in
+# their AppConfig.ready): name -> (help text, a function returning the value).
+DATABASE_GAUGES: dict[str, tuple[str, Callable[[], float]]] = {}
+
+
+def register_database_gauge(name: str, help_text: str, read: Callable[[], float]) -> None:
+    DATABASE_GAUGES[name] = (help_text, read)
+
+
 class _DatabaseCollector:
-    """Gauges read from the database at scrape time, the same for every worker. A metric family,
-    not a Gauge: under gunicorn a Gauge would also be stored per process and reported twice."""
+    """The registered database gauges, the same for every worker, and whether the database answered.
+    A metric family, not a Gauge: under gunicorn a Gauge would also be stored per process and
+    reported twice."""
 
     def collect(self):
-        from tasks.models import Task
-
         try:
-            pending = Task.objects.filter(deleted_at__isnull=True, embedding_hash__isnull=True)
-            pending = pending.count()
+            values = {name: read() for name, (_, read) in DATABASE_GAUGES.items()}
         except DatabaseError:  # the scraper must still get every metric, exactly then
-            pending = None
+            values = None
         yield GaugeMetricFamily(
             "linkdo_database_up", "1 when the database answered this scrape, else 0.",
-            value=0 if pending is None else 1,
+            value=0 if values is None else 1,
         )  # fmt: skip
-        if pending is not None:
-            yield GaugeMetricFamily(
-                "linkdo_pending_embeddings",
-                "Live tasks whose current text has no stored embedding yet.",
-                value=pending,
-            )
+        for name, value in (values or {}).items():
+            yield GaugeMetricFamily(name, DATABASE_GAUGES[name][0], value=value)
 
 
 def _database_gauges() -> bytes:

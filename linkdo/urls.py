@@ -3,10 +3,10 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from flows.api import TaskViewSet
 from graph.api import EdgeViewSet, GraphViewSet
 from linkdo.observability import metrics
 from tags.api import TagViewSet
-from tasks.api import TaskViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from linkdo.ai import ProviderError, get_provider, get_tag_provider
 from linkdo.ai.vectors import embedding_text
 from tasks.models import MAX_TAG_LENGTH
-from tasks.selectors import nearest_tags, tag_counts, task_list
+from tasks.selectors import tag_counts, task_list, tasks_nearest
 from workspaces.models import Workspace
 
 logger = logging.getLogger("linkdo.tags")
@@ -68,7 +68,9 @@ def _similar_tags(
         return named[:MAX_SUGGESTIONS]
     neighbours = [
         (tags, 1.0 - distance)
-        for tags, distance in nearest_tags(workspace=workspace, vector=query, limit=NEIGHBOURS)
+        for tags, distance in tasks_nearest(
+            task_list(workspace=workspace), query, limit=NEIGHBOURS, fields=("tags",)
+        )
         if 1.0 - distance >= MIN_SIMILARITY
     ]
     weight = sum(similarity for _, similarity in neighbours)

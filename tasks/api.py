@@ -1,7 +1,8 @@
+"""The task API's validation (TaskWriteSerializer, shared with sync and import) and its reads."""
+
 import django_filters
-from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -10,25 +11,15 @@ from linkdo.errors import ConflictError
 from linkdo.fields import DueDateField, FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
 from linkdo.openapi import GEMINI_KEY_HEADER, error_response
 from tasks import models
-from tasks.embeddings import embed_or_none
 from tasks.models import Priority, Status, Task
-from tasks.openapi import (
-    ScoredTaskSerializer,
-    SyncRequestSerializer,
-    SyncResponseSerializer,
-    TaskDeletedSerializer,
-    TaskSerializer,
-)
+from tasks.openapi import ScoredTaskSerializer, TaskSerializer
 from tasks.selectors import (
-    task_by_id_json,
-    task_instance_json,
-    task_list,
+    task_json_by_id,
+    task_list_to_json,
     task_vector,
     tasks_by_similarity,
-    tasks_json,
-    tasks_matching_text,
+    tasks_search,
 )
-from tasks.services import task_create, task_delete, task_update
 from workspaces.api import WorkspaceViewSet
 
 # Paths under /api/tasks/ that are not task ids.
@@ -125,7 +116,7 @@ class TaskFilter(django_filters.FilterSet):
         return queryset.filter(tags__contains=[value.strip()])
 
 
-def _provider(request):
+def request_provider(request):
     """The configured provider, with the caller's own Gemini key when it sent one (never stored)."""
     return get_provider(api_key=request.headers.get("X-Gemini-API-Key") or None)
 
@@ -136,7 +127,10 @@ class IncludeQuerySerializer(serializers.Serializer):
     )
 
 
-class TaskViewSet(WorkspaceViewSet):
+class TaskReadViewSet(WorkspaceViewSet):
+    """The task reads: list (filtered, or searched with `q`), one task, similar tasks. The writes,
+    which link and place tasks too, are flows.api.TaskViewSet's."""
+
     queryset = Task.objects.all()
     lookup_field = "client_id"
     lookup_url_kwarg = "task_id"
@@ -144,7 +138,7 @@ class TaskViewSet(WorkspaceViewSet):
     not_found_noun = "task"
 
     def get_queryset(self):
-        return task_list(workspace=self.workspace) if self.workspace else Task.objects.none()
+        return super().get_queryset().order_by("created_at", "id")
 
     @extend_schema(
         parameters=[SearchQuerySerializer, IncludeQuerySerializer, GEMINI_KEY_HEADER],
@@ -157,38 +151,15 @@ class TaskViewSet(WorkspaceViewSet):
         search = self.validated_query(SearchQuerySerializer)
         query = search.pop("q", "").strip()
         if query:
-            return Response(self._search(queryset, q=query, **search))
-        return Response(tasks_json(queryset, include_embedding=include_embedding))
+            return Response(
+                tasks_search(queryset, q=query, provider=request_provider(request), **search)
+            )
+        return Response(task_list_to_json(queryset, include_embedding=include_embedding))
 
     def _include_embedding(self) -> bool:
         if "include" not in self.request.query_params:  # the common case, on the hottest reads
             return False
         return self.validated_query(IncludeQuerySerializer).get("include") == "embedding"
-
-    def _search(self, queryset, *, q: str, limit: int):
-        """Rank by similarity to the query's embedding; plain substring match when the provider
-        cannot embed it right now (the answer says so with `"score": null`)."""
-        provider = _provider(self.request)
-        vectors = embed_or_none([q], provider=provider, deadline_s=settings.LINKDO_EMBED_TIMEOUT_S)
-        if vectors is None:
-            return tasks_matching_text(queryset, q, limit=limit)
-        return tasks_by_similarity(queryset, vectors[0], limit=limit)
-
-    @extend_schema(
-        request=SyncRequestSerializer,
-        responses={200: SyncResponseSerializer},
-        parameters=[GEMINI_KEY_HEADER],
-    )
-    @action(detail=False, methods=["post"])
-    def sync(self, request):
-        """Offline sync: the old exchange without `cursor`, the delta protocol with it."""
-        from tasks.sync import sync_exchange
-
-        return Response(
-            sync_exchange(
-                workspace=self.workspace, payload=request.data, provider=_provider(request)
-            )
-        )
 
     @extend_schema(
         parameters=[SimilarQuerySerializer],
@@ -219,57 +190,11 @@ class TaskViewSet(WorkspaceViewSet):
 
     @extend_schema(parameters=[IncludeQuerySerializer], responses=TaskSerializer)
     def retrieve(self, request, task_id):
-        if self._include_embedding():
-            return Response(task_instance_json(self.get_object(), include_embedding=True))
-        found = task_by_id_json(workspace=self.workspace, client_id=task_id)
+        found = task_json_by_id(
+            workspace=self.workspace,
+            client_id=task_id,
+            include_embedding=self._include_embedding(),
+        )
         if found is None:
             raise self.not_found(task_id)
         return Response(found)
-
-    @extend_schema(
-        request=TaskWriteSerializer,
-        responses={
-            201: TaskSerializer,
-            409: error_response("A task with this id already exists in this workspace."),
-        },
-        parameters=[GEMINI_KEY_HEADER],
-    )
-    def create(self, request):
-        serializer = TaskWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        task = task_create(
-            workspace=self.workspace, data=serializer.validated_data, provider=_provider(request)
-        )
-        return Response(task_instance_json(task), status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        request=TaskWriteSerializer(partial=True),
-        responses=TaskSerializer,
-        parameters=[GEMINI_KEY_HEADER],
-    )
-    def partial_update(self, request, task_id):
-        task = self.get_object()
-        serializer = TaskWriteSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        task = task_update(
-            workspace=self.workspace,
-            task=task,
-            data=serializer.validated_data,
-            provider=_provider(request),
-        )
-        return Response(task_instance_json(task))
-
-    # The PWA sends only the changed fields with PUT, so PUT is a partial update too.
-    update = partial_update
-
-    @extend_schema(responses={200: TaskDeletedSerializer})
-    def destroy(self, request, task_id):
-        task = self.get_object()
-        deleted_edges = task_delete(workspace=self.workspace, task=task)
-        return Response({"deleted": True, "id": task_id, "deleted_edges": deleted_edges})
-
-    @extend_schema(responses={200: TaskDeletedSerializer})
-    @action(detail=True, methods=["delete"])
-    def cascade(self, request, task_id):
-        """Same as DELETE on the task (its edges always go with it); kept for the existing PWA."""
-        return self.destroy(request, task_id)

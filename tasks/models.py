@@ -6,7 +6,7 @@ from django.db.models import Value
 from django.db.models.functions import Now
 from pgvector.django import HnswIndex, VectorField
 
-from workspaces.models import Workspace
+from workspaces.models import Workspace, WorkspaceQuerySet
 
 MAX_ID_LENGTH = 128
 MAX_TITLE_LENGTH = 500
@@ -68,7 +68,7 @@ class Task(models.Model):
     y = models.FloatField(default=0.0)
     cluster = models.SmallIntegerField(null=True, blank=True)  # from the last auto-arrange
     # True while a task that arrived without coordinates (or whose text changed) waits for its
-    # embedding to be projected onto the map (see tasks.background); a position set by a client
+    # embedding to be projected onto the map (see flows.embedding_worker); a position set by a client
     # or an auto-arrange clears it.
     place_pending = models.BooleanField(db_default=False)
     # Sync: the workspace change version of the last change, the version at which each field last
@@ -78,6 +78,8 @@ class Task(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
+
+    objects = WorkspaceQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -133,6 +135,8 @@ class Embedding(models.Model):
     # Copied from the task so that a nearest-neighbour scan filters by workspace without a join.
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     vector = VectorField(dimensions=settings.LINKDO_EMBEDDING_DIM)
+
+    objects = WorkspaceQuerySet.as_manager()
 
     class Meta:
         indexes = [

@@ -1,10 +1,13 @@
 """Reads of tasks, shaped straight from `.values()` rows: no model instances on list paths."""
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from pgvector.django import CosineDistance
 
-from linkdo.jsonshape import iso_datetime
+from linkdo.ai import AIProvider
+from linkdo.fields import iso_datetime
+from tasks.embeddings import embed_or_none
 from tasks.models import Embedding, Task
 from workspaces.models import Workspace
 
@@ -33,7 +36,7 @@ TASK_FIELDS = (
 )
 
 
-def task_json(row: tuple, *, include_embedding: bool = False) -> dict:
+def task_row_to_json(row: tuple, *, include_embedding: bool = False) -> dict:
     """The task JSON of the API contract from a TASK_FIELDS row (+ the embedding when asked).
 
     Rows are tuples from `values_list`: list paths build no model instances and no per-row dicts.
@@ -70,11 +73,11 @@ def _fields(include_embedding: bool) -> tuple[str, ...]:
     return TASK_FIELDS + (("embedding__vector",) if include_embedding else ())
 
 
-def task_instance_json(task: Task, *, include_embedding: bool = False) -> dict:
+def task_to_json(task: Task, *, include_embedding: bool = False) -> dict:
     row = tuple(getattr(task, name) for name in TASK_FIELDS)
     if include_embedding:
         row += (task_vector(task),)
-    return task_json(row, include_embedding=include_embedding)
+    return task_row_to_json(row, include_embedding=include_embedding)
 
 
 def task_vector(task: Task):
@@ -82,16 +85,21 @@ def task_vector(task: Task):
     return Embedding.objects.filter(task=task).values_list("vector", flat=True).first()
 
 
-def tasks_json(queryset: QuerySet[Task], *, include_embedding: bool = False) -> list[dict]:
+def task_list_to_json(queryset: QuerySet[Task], *, include_embedding: bool = False) -> list[dict]:
     rows = queryset.values_list(*_fields(include_embedding))
-    return [task_json(row, include_embedding=include_embedding) for row in rows]
+    return [task_row_to_json(row, include_embedding=include_embedding) for row in rows]
 
 
-def tasks_by_similarity(
-    queryset: QuerySet[Task], vector, *, limit: int, exclude_id: int | None = None
-) -> list[dict]:
-    """The embedded tasks of `queryset` nearest to `vector` by cosine distance, best first, each
-    with `score` = cosine similarity.
+def tasks_nearest(
+    queryset: QuerySet[Task],
+    vector,
+    *,
+    limit: int,
+    fields: tuple[str, ...] = TASK_FIELDS,
+    exclude_id: int | None = None,
+) -> list[tuple]:
+    """The one nearest-neighbour read (similar tasks, search, tag suggestions): `fields` + the
+    cosine distance of the embedded tasks of `queryset` nearest to `vector`, nearest first.
 
     Small workspaces are scanned exactly (the planner picks the workspace index); big ones use the
     HNSW index, whose scan filtered by workspace only returns enough rows with pgvector 0.8's
@@ -103,28 +111,19 @@ def tasks_by_similarity(
     rows = (
         queryset.annotate(distance=CosineDistance("embedding__vector", vector))
         .order_by("distance")
-        .values_list(*TASK_FIELDS, "distance")[:limit]
-    )
-    with transaction.atomic():
-        _enable_iterative_hnsw_scan()
-        rows = list(rows)
-    return [{**task_json(row[:-1]), "score": round(1.0 - row[-1], 6)} for row in rows]
-
-
-def nearest_tags(*, workspace: Workspace, vector, limit: int) -> list[tuple[list[str], float]]:
-    """(tags, cosine distance) of the workspace's live embedded tasks nearest to `vector`, nearest
-    first, with the same index settings as similar tasks (a workspace-filtered HNSW scan needs
-    them to return enough rows when other workspaces are large)."""
-    rows = (
-        task_list(workspace=workspace)
-        .filter(embedding__isnull=False)
-        .annotate(distance=CosineDistance("embedding__vector", vector))
-        .order_by("distance")
-        .values_list("tags", "distance")[:limit]
+        .values_list(*fields, "distance")[:limit]
     )
     with transaction.atomic():
         _enable_iterative_hnsw_scan()
         return list(rows)
+
+
+def tasks_by_similarity(
+    queryset: QuerySet[Task], vector, *, limit: int, exclude_id: int | None = None
+) -> list[dict]:
+    """Task JSON of the nearest tasks (tasks_nearest), each with `score` = cosine similarity."""
+    rows = tasks_nearest(queryset, vector, limit=limit, exclude_id=exclude_id)
+    return [{**task_row_to_json(row[:-1]), "score": round(1.0 - row[-1], 6)} for row in rows]
 
 
 def _enable_iterative_hnsw_scan() -> None:
@@ -141,13 +140,27 @@ def _enable_iterative_hnsw_scan() -> None:
         pass
 
 
+def tasks_search(
+    queryset: QuerySet[Task], *, q: str, limit: int, provider: AIProvider
+) -> list[dict]:
+    """The tasks of `queryset` ranked by similarity to the query's embedding; a plain substring
+    match when the provider cannot embed it right now (the answer says so with `"score": null`)."""
+    vectors = embed_or_none([q], provider=provider, deadline_s=settings.LINKDO_EMBED_TIMEOUT_S)
+    if vectors is None:
+        return tasks_matching_text(queryset, q, limit=limit)
+    return tasks_by_similarity(queryset, vectors[0], limit=limit)
+
+
 def tasks_matching_text(queryset: QuerySet[Task], text: str, *, limit: int) -> list[dict]:
     """Plain substring search, for when the query cannot be embedded (provider down)."""
     tag_text = Func(F("tags"), Value(" "), function="array_to_string", output_field=TextField())
     matches = queryset.annotate(tag_text=tag_text).filter(
         Q(title__icontains=text) | Q(description__icontains=text) | Q(tag_text__icontains=text)
     )
-    return [{**task_json(row), "score": None} for row in matches.values_list(*TASK_FIELDS)[:limit]]
+    return [
+        {**task_row_to_json(row), "score": None}
+        for row in matches.values_list(*TASK_FIELDS)[:limit]
+    ]
 
 
 _TASK_BY_ID_SQL = (
@@ -156,20 +169,24 @@ _TASK_BY_ID_SQL = (
 )
 
 
-def task_by_id_json(*, workspace: Workspace, client_id: str) -> dict | None:
-    """One live task's JSON, or None: the hottest read, one hand-written statement (building it
-    with the ORM cost more than running it)."""
+def task_json_by_id(
+    *, workspace: Workspace, client_id: str, include_embedding: bool = False
+) -> dict | None:
+    """One live task's JSON (with its stored vector when asked), or None. Without the vector, the
+    hottest read: one hand-written statement (building it with the ORM cost more than running it)."""
+    if include_embedding:
+        rows = task_list(workspace=workspace).filter(client_id=client_id)
+        found = task_list_to_json(rows, include_embedding=True)
+        return found[0] if found else None
     with connection.cursor() as cursor:
         cursor.execute(_TASK_BY_ID_SQL, [workspace.pk, client_id])
         row = cursor.fetchone()
-    return None if row is None else task_json(row)
+    return None if row is None else task_row_to_json(row)
 
 
 def task_list(*, workspace: Workspace) -> QuerySet[Task]:
     """The workspace's live tasks (tombstones of deleted ones are only for sync)."""
-    return Task.objects.filter(workspace=workspace, deleted_at__isnull=True).order_by(
-        "created_at", "id"
-    )
+    return Task.objects.live(workspace).order_by("created_at", "id")
 
 
 def tag_counts(*, workspace: Workspace, tags: list[str] | None = None) -> dict[str, int]:

@@ -48,16 +48,16 @@ def no_throttling(settings):
 @pytest.fixture(autouse=True)
 def forget_seen_workspaces():
     """Each test's rows are rolled back; the process's memory of seen workspaces must go too."""
-    from workspaces.services import _SEEN_RECENTLY
+    from workspaces.services import recently_seen
 
-    _SEEN_RECENTLY.clear()
+    recently_seen.clear()
     yield
-    _SEEN_RECENTLY.clear()
+    recently_seen.clear()
 
 
 @pytest.fixture(scope="session")
 def fake_gemini_server():
-    from linkdo.ai.fake_gemini import FakeGemini
+    from tests.fake_gemini import FakeGemini
 
     server = FakeGemini().start()
     yield server

@@ -103,7 +103,7 @@ def test_concurrent_pushes_patches_pulls_and_arranges_under_gunicorn():
 
 @pytest.mark.django_db(transaction=True)  # retried only outside a transaction, as in production
 def test_a_deadlock_victim_is_run_again_not_answered_503():
-    from tasks import api
+    from flows import api
 
     real_create = api.task_create
     calls = []
@@ -123,7 +123,7 @@ def test_a_deadlock_victim_is_run_again_not_answered_503():
 
 @pytest.mark.django_db
 def test_a_real_outage_is_still_a_503():
-    from tasks import api
+    from flows import api
 
     with patch.object(api, "task_create", side_effect=OperationalError("connection refused")):
         response = WorkspaceClient("alpha").post("/api/tasks", {"id": "a", "title": "A"})

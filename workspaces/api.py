@@ -42,10 +42,11 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
             setattr(self, method, retry_on_deadlock(handler))
 
     def get_queryset(self):
+        """The workspace's live rows of `queryset` (a WorkspaceQuerySet); nothing without one."""
         queryset = super().get_queryset()
         if self.workspace is None:
             return queryset.none()
-        return queryset.filter(workspace=self.workspace)
+        return queryset.live(self.workspace)
 
     def validated_query(self, serializer_class) -> dict:
         """The query string checked by a serializer, as plain values: `?k=` is an invalid k, not

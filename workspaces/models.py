@@ -5,8 +5,23 @@ from django.db.models.functions import Now
 from pgvector.django import VectorField
 
 
+class WorkspaceQuerySet(models.QuerySet):
+    """The one way rows of a workspace's data are read: every selector and service starts here."""
+
+    def of(self, workspace) -> "WorkspaceQuerySet":
+        """The workspace's rows, tombstones of deleted ones included (sync, import, purge)."""
+        return self.filter(workspace=workspace)
+
+    def live(self, workspace) -> "WorkspaceQuerySet":
+        """The workspace's live rows: what every API answer and every new write sees."""
+        return self.filter(workspace=workspace, deleted_at__isnull=True)
+
+
 class Workspace(models.Model):
-    """One browser's data space, named by the X-Workspace-ID header and created on first use."""
+    """One browser's data space, named by the X-Workspace-ID header and created on first use.
+
+    The tenant: domain rows (tasks, edges, embeddings) carry its id and are read through
+    WorkspaceQuerySet."""
 
     id = models.CharField(primary_key=True, max_length=128)
     created_at = models.DateTimeField(db_default=Now())
@@ -23,7 +38,7 @@ class Workspace(models.Model):
         db_default=Value([], output_field=models.JSONField()), blank=True
     )
     arranged_at = models.DateTimeField(null=True, blank=True)
-    # Offline sync (tasks/sync.py): every change to a task or edge takes the next change version of
+    # Offline sync (flows/sync/): every change to a task or edge takes the next change version of
     # its workspace; tombstones at or below purged_version are gone (manage.py purge_tombstones).
     change_version = models.BigIntegerField(db_default=0)
     purged_version = models.BigIntegerField(db_default=0)

@@ -38,20 +38,41 @@ def workspace_id_problem(value: str | None) -> str | None:
     return None
 
 
-# Workspaces this process saw in the last minute: they exist (workspaces are never deleted), and
-# their last_seen_at is at most a minute old, so most requests need no query at all here.
-_SEEN_RECENTLY: dict[str, float] = {}
-_SEEN_TTL_S, _SEEN_MAX = 60.0, 10_000
+class RecentlySeen:
+    """The workspaces this process saw within `ttl_s`: they exist (workspaces are never deleted),
+    and their last_seen_at is at most that old, so most requests need no query at all for them."""
+
+    def __init__(self, ttl_s: float = 60.0, max_size: int = 10_000, clock=time.monotonic):
+        self.ttl_s, self.max_size, self.clock = ttl_s, max_size, clock
+        self._seen_at: dict[str, float] = {}
+
+    def __contains__(self, workspace_id: str) -> bool:
+        seen_at = self._seen_at.get(workspace_id)
+        return seen_at is not None and self.clock() - seen_at < self.ttl_s
+
+    def remember(self, workspace_id: str, seen_at: float) -> None:
+        if len(self._seen_at) >= self.max_size:
+            self._seen_at.clear()
+        self._seen_at[workspace_id] = seen_at
+
+    def forget(self, workspace_id: str) -> None:
+        self._seen_at.pop(workspace_id, None)
+
+    def clear(self) -> None:
+        self._seen_at.clear()
+
+
+recently_seen = RecentlySeen()
 
 
 def workspace_touch(*, workspace_id: str) -> Workspace:
     """Ensure the workspace exists (creating it on first use) and return a handle to it."""
-    now = time.monotonic()
-    if now - _SEEN_RECENTLY.get(workspace_id, -_SEEN_TTL_S) >= _SEEN_TTL_S:
+    if workspace_id not in recently_seen:
+        seen_at = recently_seen.clock()
         _workspace_upsert(workspace_id)
         # Only a committed row may be remembered: an import that rolls back takes its new
         # workspace with it. (Outside a transaction this runs at once.)
-        transaction.on_commit(lambda: _remember(workspace_id, now))
+        transaction.on_commit(lambda: recently_seen.remember(workspace_id, seen_at))
     workspace = Workspace(id=workspace_id)
     workspace._state.adding = False
     workspace._state.db = "default"
@@ -61,13 +82,7 @@ def workspace_touch(*, workspace_id: str) -> Workspace:
 def workspace_forget(workspace_id: str) -> None:
     """Drop the process's memory of a workspace whose row was deleted (benchmarks and tools do;
     the app never deletes workspaces), so its next use creates the row again."""
-    _SEEN_RECENTLY.pop(workspace_id, None)
-
-
-def _remember(workspace_id: str, seen_at: float) -> None:
-    if len(_SEEN_RECENTLY) >= _SEEN_MAX:
-        _SEEN_RECENTLY.clear()
-    _SEEN_RECENTLY[workspace_id] = seen_at
+    recently_seen.forget(workspace_id)
 
 
 def _workspace_upsert(workspace_id: str) -> None:

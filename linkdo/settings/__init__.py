@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "tasks",
     "graph",
     "tags",
+    "flows",
 ]
 
 MIDDLEWARE = [
@@ -216,7 +217,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "tasks.models.Status",
         "PriorityEnum": "tasks.models.Priority",
-        "SyncItemStatusEnum": "tasks.openapi.SYNC_STATUSES",
+        "SyncItemStatusEnum": "flows.openapi.SYNC_STATUSES",
     },
 }
 

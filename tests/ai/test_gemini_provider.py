@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from linkdo.ai import ProviderError, get_provider, get_tag_provider
-from linkdo.ai.fake_gemini import fake_vector
+from tests.fake_gemini import fake_vector
 
 
 def test_embeds_in_batches_of_100_with_the_configured_dimension(gemini):

@@ -78,10 +78,10 @@ def test_linking_is_one_statement_whatever_the_candidates(
     client_a, ws_a, django_assert_max_num_queries
 ):
     TaskFactory.create_batch(40, workspace=ws_a, tags=["common"])
-    # upsert workspace, change version, id check, map basis (for the vector, then for a place),
-    # count, savepoint + insert + release,
+    # upsert workspace, change version, id check, map basis (for the vector: the stored one, then
+    # the embedded tasks' COPY; then for a place), count, savepoint + insert + release,
     # vector row, link statement: a constant, whatever the number of candidates
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         assert (
             client_a.post("/api/tasks", {"id": "n", "title": "N", "tags": ["common"]}).status_code
             == 201

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
+from flows.embedding_worker import embedding_worker
 from graph.layout import spiral_positions
+from graph.map import embed_pending
 from graph.selectors import layout_basis
 from linkdo.ai import ProviderError
-from tasks.background import embed_pending, embedding_worker
 from tasks.models import Embedding, Task
 from tests.conftest import WorkspaceClient
 from tests.sync.test_sync import sync

@@ -11,10 +11,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from graph.map import embed_pending, tasks_embed_batch
 from graph.models import Edge
 from linkdo.ai import get_provider
-from tasks.background import embed_pending
-from tasks.embeddings import tasks_embed_batch
 from tasks.models import Task
 from tests.conftest import WorkspaceClient
 from tests.sync.test_sync import sync
@@ -130,7 +129,7 @@ def test_concurrent_patches_keep_every_field_version():
     client = WorkspaceClient("alpha")
     client.post("/api/tasks", {"id": "a", "title": "Start"})
     base = sync(client, {"cursor": None})["tasks"][0]["version"]
-    from tasks import services
+    from flows import services
 
     real_begin = services.workspace_begin_change
     both_read = threading.Barrier(2, timeout=10)

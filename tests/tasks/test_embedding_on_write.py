@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from linkdo.ai.fake_gemini import fake_vector
 from linkdo.ai.vectors import embedding_hash, embedding_text
 from tasks.models import Embedding, Task
+from tests.fake_gemini import fake_vector
 
 pytestmark = pytest.mark.django_db
 

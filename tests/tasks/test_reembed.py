@@ -3,9 +3,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from graph.map import tasks_embed_batch
 from linkdo.ai import get_provider
 from linkdo.ai.vectors import embedding_hash, embedding_text
-from tasks.embeddings import tasks_embed_batch
 from tasks.models import Embedding, Task
 from tests.factories import TaskFactory
 

@@ -82,10 +82,10 @@ def test_cors_preflight_allows_the_workspace_header(settings):
 
 
 def test_a_workspace_seen_recently_costs_no_query(
-    db, django_assert_num_queries, django_capture_on_commit_callbacks
+    db, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
 ):
     from workspaces.models import Workspace
-    from workspaces.services import _SEEN_RECENTLY
+    from workspaces.services import recently_seen
 
     client = WorkspaceClient("fresh-one")
     with django_assert_num_queries(3), django_capture_on_commit_callbacks(execute=True):
@@ -94,7 +94,8 @@ def test_a_workspace_seen_recently_costs_no_query(
     with django_assert_num_queries(1):  # remembered after the commit: the tags only
         assert client.get("/api/tags").status_code == 200
     # After the minute, the next request reads the workspace row again.
-    _SEEN_RECENTLY["fresh-one"] -= 61
+    later = recently_seen.clock() + 61
+    monkeypatch.setattr(recently_seen, "clock", lambda: later)
     with django_assert_num_queries(2):
         assert client.get("/api/tags").status_code == 200
 
@@ -103,7 +104,7 @@ def test_a_rolled_back_workspace_is_not_remembered(db, django_capture_on_commit_
     """An import that fails takes its new workspace with it; the process must not think it exists."""
     from django.db import transaction
 
-    from workspaces.services import _SEEN_RECENTLY, workspace_touch
+    from workspaces.services import recently_seen, workspace_touch
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
@@ -112,4 +113,4 @@ def test_a_rolled_back_workspace_is_not_remembered(db, django_capture_on_commit_
                 raise RuntimeError("the import failed")
         except RuntimeError:
             pass
-    assert callbacks == [] and "doomed" not in _SEEN_RECENTLY
+    assert callbacks == [] and "doomed" not in recently_seen

@@ -39,17 +39,13 @@ class Command(BaseCommand):
 
     @staticmethod
     def _relink(workspace: Workspace, dry_run: bool) -> tuple[int, int]:
-        live = Edge.objects.filter(workspace=workspace, origin=Origin.AUTO, deleted_at__isnull=True)
+        live = Edge.objects.live(workspace).filter(origin=Origin.AUTO)
         counts = []
         try:
             with transaction.atomic():
                 version = workspace_begin_change(workspace=workspace)
                 before = live.count()
-                ids = list(
-                    Task.objects.filter(workspace=workspace, deleted_at__isnull=True).values_list(
-                        "id", flat=True
-                    )
-                )
+                ids = list(Task.objects.live(workspace).values_list("id", flat=True))
                 edges_link_by_tags(workspace=workspace, task_ids=ids, version=version)
                 counts = [before, live.count()]
                 if dry_run:

@@ -2,7 +2,7 @@
 
 The SQL statements of a push do not grow with its size: rows are read with one query per kind,
 written with bulk inserts and updates, auto-links computed by one set-based statement. Tasks whose
-text changed are stored with their embedding pending; the embedding thread (tasks.background)
+text changed are stored with their embedding pending; the embedding worker (flows.embedding_worker)
 embeds them in provider batches after the push commits, so no push waits for a provider.
 """
 
@@ -15,18 +15,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from graph.models import Edge, Origin
-from graph.services import (
-    edges_delete_for_tasks,
-    edges_link_by_tags,
-    edges_tombstone,
-    edges_upsert_manual,
-    unplaced_positions,
-)
-from linkdo.ai.vectors import embedding_text
-from tasks.models import Task, linked_fields
-from tasks.selectors import task_instance_json
-from tasks.sync.items import (
+from flows.sync.items import (
     EdgeItem,
     Rejected,
     TaskItem,
@@ -34,6 +23,17 @@ from tasks.sync.items import (
     parse_edge,
     parse_task,
 )
+from graph.map import provisional_positions
+from graph.models import Edge, Origin
+from graph.services import (
+    edges_delete_for_tasks,
+    edges_link_by_tags,
+    edges_tombstone,
+    edges_upsert_manual,
+)
+from tasks.models import Task, linked_fields
+from tasks.selectors import task_to_json
+from tasks.services import task_apply
 from workspaces.models import Workspace
 from workspaces.services import workspace_lock, workspace_set_version
 
@@ -79,7 +79,7 @@ def _insert_tasks(workspace: Workspace, tasks: list[Task], version: int, now: da
 
 
 @dataclass
-class Prepared:
+class ParsedPush:
     """What a push needs before taking the workspace lock: parsed items and their rejections."""
 
     tasks: list[TaskItem] = field(default_factory=list)
@@ -99,8 +99,7 @@ class Outcome:
 
 def _rows(workspace: Workspace, client_ids) -> dict[str, Task]:
     return {
-        t.client_id: t
-        for t in Task.objects.filter(workspace=workspace, client_id__in=list(client_ids))
+        t.client_id: t for t in Task.objects.of(workspace).filter(client_id__in=list(client_ids))
     }
 
 
@@ -108,8 +107,8 @@ def _rejected(kind: str, ident, reason: str) -> dict:
     return {"kind": kind, "id": ident, "status": "rejected", "reason": reason}
 
 
-def prepare_push(*, workspace: Workspace, raw_tasks: list, raw_edges: list) -> Prepared:
-    prepared = Prepared()
+def parse_push(*, workspace: Workspace, raw_tasks: list, raw_edges: list) -> ParsedPush:
+    parsed = ParsedPush()
     seen: set[str] = set()
     for index, raw in enumerate(raw_tasks):
         try:
@@ -117,13 +116,13 @@ def prepare_push(*, workspace: Workspace, raw_tasks: list, raw_edges: list) -> P
             if item.client_id in seen:
                 raise Rejected("duplicate: this task id appears earlier in the same push")
             seen.add(item.client_id)
-            prepared.tasks.append(item)
+            parsed.tasks.append(item)
         except Rejected as exc:
             ident = raw.get("id") if isinstance(raw, dict) else None
-            prepared.task_results[index] = _rejected("task", ident, exc.reason)
-    rows = prepared.rows = _rows(workspace, seen)
+            parsed.task_results[index] = _rejected("task", ident, exc.reason)
+    rows = parsed.rows = _rows(workspace, seen)
     validate_task_fields = TaskValidator()
-    for item in prepared.tasks:
+    for item in parsed.tasks:
         if item.deleted:
             continue
         row = rows.get(item.client_id)
@@ -132,8 +131,8 @@ def prepare_push(*, workspace: Workspace, raw_tasks: list, raw_edges: list) -> P
             # `conflict` with the tombstone, not "title: This field is required".
             validate_task_fields(item, creating=row is None)
         except Rejected as exc:
-            prepared.task_results[item.index] = _rejected("task", item.client_id, exc.reason)
-    prepared.tasks = [item for item in prepared.tasks if item.index not in prepared.task_results]
+            parsed.task_results[item.index] = _rejected("task", item.client_id, exc.reason)
+    parsed.tasks = [item for item in parsed.tasks if item.index not in parsed.task_results]
     pairs: set[frozenset] = set()
     for index, raw in enumerate(raw_edges):
         try:
@@ -142,20 +141,20 @@ def prepare_push(*, workspace: Workspace, raw_tasks: list, raw_edges: list) -> P
             if pair in pairs:
                 raise Rejected("duplicate: this edge appears earlier in the same push")
             pairs.add(pair)
-            prepared.edges.append(edge)
+            parsed.edges.append(edge)
         except Rejected as exc:
             ident = f"{raw.get('source')}/{raw.get('target')}" if isinstance(raw, dict) else None
-            prepared.edge_results[index] = _rejected("edge", ident, exc.reason)
-    return prepared
+            parsed.edge_results[index] = _rejected("edge", ident, exc.reason)
+    return parsed
 
 
 class _TaskWriter:
     """Decides every task item against the locked rows and collects the bulk writes."""
 
-    def __init__(self, workspace: Workspace, prepared: Prepared, version: int, purged: int):
-        self.workspace, self.prepared, self.version, self.purged = (
+    def __init__(self, workspace: Workspace, parsed: ParsedPush, version: int, purged: int):
+        self.workspace, self.parsed, self.version, self.purged = (
             workspace,
-            prepared,
+            parsed,
             version,
             purged,
         )
@@ -235,32 +234,15 @@ class _TaskWriter:
         version = self.version if diff else row.version
         if status == "conflict":
             return self._result(
-                item, status, version, server={**task_instance_json(row), "version": version}
+                item, status, version, server={**task_to_json(row), "version": version}
             )
         return self._result(item, status, version)
 
     def _apply(self, row: Task, diff: dict, changed_at: datetime) -> None:
-        old_text = embedding_text(row.title, row.description, row.tags)
-        for name, value in diff.items():
-            setattr(row, name, value)
-        row.version, row.updated_at = self.version, changed_at
-        changed = set(diff) | linked_fields(diff)
-        row.field_versions = {**row.field_versions, **dict.fromkeys(changed, self.version)}
-        fields = set(diff) | {"version", "updated_at", "field_versions"}
-        text_changed = embedding_text(row.title, row.description, row.tags) != old_text
-        moved = "x" in diff or "y" in diff
-        if moved or text_changed:
-            # The client's place wins over a pending projection; a new meaning gets a new place
-            # once embedded.
-            row.place_pending = not moved
-            fields.add("place_pending")
-        if text_changed:
-            row.embedding_hash = None
-            fields.add("embedding_hash")
+        self.update_fields |= task_apply(row, diff, version=self.version, changed_at=changed_at)
         if "tags" in diff:
             self.relink.append(row)
         self.updates[row.pk] = row
-        self.update_fields |= fields
 
     def write(self) -> None:
         if self.creates:
@@ -287,32 +269,30 @@ class _TaskWriter:
 
     def _place(self, tasks: list[Task]) -> None:
         """Provisional places for new tasks without coordinates, until their embedding is
-        projected: a spiral around the map's centre (see graph.services.unplaced_positions)."""
+        projected: a spiral around the map's centre (see graph.map.provisional_positions)."""
         if not tasks:
             return
-        positions = unplaced_positions(workspace=self.workspace, count=len(tasks))
+        positions = provisional_positions(workspace=self.workspace, count=len(tasks))
         for task, (x, y) in zip(tasks, positions.tolist(), strict=True):
             task.x, task.y = x, y
 
 
 def _apply_edges(
-    workspace: Workspace, prepared: Prepared, version: int, stats: Counter
+    workspace: Workspace, parsed: ParsedPush, version: int, stats: Counter
 ) -> dict[int, dict]:
     results: dict[int, dict] = {}
-    if not prepared.edges:
+    if not parsed.edges:
         return results
-    names = {name for e in prepared.edges for name in (e.source, e.target)}
+    names = {name for e in parsed.edges for name in (e.source, e.target)}
     live = dict(
-        Task.objects.filter(
-            workspace=workspace, client_id__in=names, deleted_at__isnull=True
-        ).values_list("client_id", "id")
+        Task.objects.live(workspace).filter(client_id__in=names).values_list("client_id", "id")
     )
-    touching = Edge.objects.filter(workspace=workspace).filter(
+    touching = Edge.objects.of(workspace).filter(
         Q(source_id__in=live.values()) | Q(target_id__in=live.values())
     )
     existing = {frozenset((e.source_id, e.target_id)): e for e in touching}
     upserts, tombstones = [], []
-    for item in prepared.edges:
+    for item in parsed.edges:
         ident = f"{item.source}/{item.target}"
         missing = [name for name in (item.source, item.target) if name not in live]
         if missing:
@@ -356,13 +336,13 @@ def _edge_decision(item: EdgeItem, edge: Edge | None, version: int) -> tuple[str
     return "created", version
 
 
-def apply_push(*, workspace: Workspace, prepared: Prepared) -> Outcome:
+def apply_push(*, workspace: Workspace, parsed: ParsedPush) -> Outcome:
     """Run inside a transaction: lock the workspace, decide, write, take one version if anything changed."""
     current, purged = workspace_lock(workspace=workspace)
     version = current + 1
-    writer = _TaskWriter(workspace, prepared, version, purged)
-    rows = _rows(workspace, [item.client_id for item in prepared.tasks])
-    for item in prepared.tasks:
+    writer = _TaskWriter(workspace, parsed, version, purged)
+    rows = _rows(workspace, [item.client_id for item in parsed.tasks])
+    for item in parsed.tasks:
         writer.decide(item, rows.get(item.client_id))
     writer.write()
     stats = Counter(
@@ -370,7 +350,7 @@ def apply_push(*, workspace: Workspace, prepared: Prepared) -> Outcome:
         tasks_updated=len(writer.updates),
         tasks_deleted=len(writer.deletes),
     )
-    edge_results = _apply_edges(workspace, prepared, version, stats)
+    edge_results = _apply_edges(workspace, parsed, version, stats)
     changed = (
         writer.creates
         or writer.updates
@@ -379,8 +359,8 @@ def apply_push(*, workspace: Workspace, prepared: Prepared) -> Outcome:
     )
     if changed:
         workspace_set_version(workspace=workspace, version=version)
-    task_results = {**prepared.task_results, **writer.results}
-    all_edges = {**prepared.edge_results, **edge_results}
+    task_results = {**parsed.task_results, **writer.results}
+    all_edges = {**parsed.edge_results, **edge_results}
     results = [task_results[i] for i in sorted(task_results)] + [
         all_edges[i] for i in sorted(all_edges)
     ]

@@ -3,7 +3,7 @@
 Without a `cursor` key, the old backend's exchange (push, then every live task and edge). With
 `"cursor": null | "<opaque>"`, the delta protocol: push with per-item results, then the changes since
 the cursor in server-version order, paged. See README "Offline sync" for the protocol.
-Embeddings of pushed tasks are computed after the push commits (tasks.background).
+Embeddings of pushed tasks are computed after the push commits (flows.embedding_worker).
 """
 
 from collections import Counter
@@ -13,15 +13,15 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
 
-from graph.selectors import edge_list, edges_json
+from flows.embedding_worker import embedding_worker
+from flows.sync.pull import decode_cursor, pull_changes
+from flows.sync.push import apply_push, parse_push
+from graph.selectors import edge_list, edge_list_to_json
 from linkdo.ai import AIProvider
 from linkdo.errors import ApplicationError
-from linkdo.jsonshape import iso_datetime
+from linkdo.fields import iso_datetime
 from linkdo.observability import record_sync_results
-from tasks.background import embedding_worker
-from tasks.selectors import tag_counts, task_list, tasks_json
-from tasks.sync.pull import decode_cursor, pull_changes
-from tasks.sync.push import apply_push, prepare_push
+from tasks.selectors import tag_counts, task_list, task_list_to_json
 from workspaces.models import Workspace
 
 DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
@@ -31,34 +31,20 @@ class PushTooLarge(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
-def _list(payload: dict, key: str) -> list:
-    value = payload.get(key, [])
-    if not isinstance(value, list):
-        raise ApplicationError(f"'{key}' must be a list of objects.")
-    return value
-
-
-def _limit(payload: dict) -> int:
-    limit = payload.get("limit", DEFAULT_LIMIT)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ApplicationError(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
-    return limit
-
-
-def _check_link_work(workspace: Workspace, prepared) -> None:
+def _check_link_work(workspace: Workspace, parsed) -> None:
     """Refuse, before anything is written, a push whose auto-links would compare more task pairs
     than LINKDO_SYNC_MAX_LINK_PAIRS: each tagged task of the push is ranked against every live task
     sharing a tag with it, so the work is (tagged tasks) x (their tag-mates), and a push of 1,000
     tasks into a workspace where 10,000 share its tag would outlast the worker's timeout (measured
     in docs/PERFORMANCE.md). The estimate counts a task once per shared tag (an upper bound)."""
-    items = [item for item in prepared.tasks if item.fields.get("tags")]
+    items = [item for item in parsed.tasks if item.fields.get("tags")]
     if not items:
         return
     # Only tasks that will choose: new ones and those whose tags change (a replay costs nothing).
     tagged = [
         item.fields["tags"]
         for item in items
-        if (row := prepared.rows.get(item.client_id)) is None or row.tags != item.fields["tags"]
+        if (row := parsed.rows.get(item.client_id)) is None or row.tags != item.fields["tags"]
     ]
     if not tagged:
         return
@@ -75,26 +61,23 @@ def _check_link_work(workspace: Workspace, prepared) -> None:
         )
 
 
-def sync_exchange(*, workspace: Workspace, payload, provider: AIProvider) -> dict:
-    """Apply a push and answer with what the client should pull; all or nothing."""
-    if not isinstance(payload, dict):
-        raise ApplicationError(
-            "The sync body must be a JSON object with 'tasks' and 'edges' lists."
-        )
-    raw_tasks, raw_edges = _list(payload, "tasks"), _list(payload, "edges")
+def sync_exchange(*, workspace: Workspace, request: dict, provider: AIProvider) -> dict:
+    """Apply a push and answer with what the client should pull; all or nothing. `request` is the
+    envelope validated by flows.api.SyncRequestSerializer; its items are checked one by one."""
+    raw_tasks, raw_edges = request["tasks"], request["edges"]
     items = len(raw_tasks) + len(raw_edges)
     if items > settings.LINKDO_SYNC_MAX_ITEMS:
         raise PushTooLarge(
             f"This push has {items} items; the limit is {settings.LINKDO_SYNC_MAX_ITEMS}. "
             "Nothing was applied: send it in smaller pushes."
         )
-    delta = "cursor" in payload
-    cursor = decode_cursor(payload["cursor"]) if delta else None
-    limit = _limit(payload)  # checked in both modes: a bad value is a mistake either way
-    prepared = prepare_push(workspace=workspace, raw_tasks=raw_tasks, raw_edges=raw_edges)
-    _check_link_work(workspace, prepared)
+    delta = "cursor" in request
+    cursor = decode_cursor(request["cursor"]) if delta else None
+    limit = request["limit"]
+    parsed = parse_push(workspace=workspace, raw_tasks=raw_tasks, raw_edges=raw_edges)
+    _check_link_work(workspace, parsed)
     with transaction.atomic():
-        outcome = apply_push(workspace=workspace, prepared=prepared)
+        outcome = apply_push(workspace=workspace, parsed=parsed)
         if outcome.embeddings_pending:
             transaction.on_commit(lambda: embedding_worker.submit(workspace.pk, provider))
         body = {"results": outcome.results, "sync_stats": dict(outcome.stats)}
@@ -112,8 +95,8 @@ def sync_exchange(*, workspace: Workspace, payload, provider: AIProvider) -> dic
             body.update(pull_changes(workspace=workspace, cursor=start, limit=limit, epoch=purged))
             body["reset_required"] = reset
         else:
-            body["tasks"] = tasks_json(task_list(workspace=workspace))
-            body["edges"] = edges_json(edge_list(workspace=workspace))
+            body["tasks"] = task_list_to_json(task_list(workspace=workspace))
+            body["edges"] = edge_list_to_json(edge_list(workspace=workspace))
     record_sync_results(outcome.results)
     body["synced_at"] = iso_datetime(timezone.now())
     return body

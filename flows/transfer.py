@@ -14,18 +14,16 @@ from rest_framework import serializers
 
 from graph.models import Edge, Origin
 from linkdo.errors import ApplicationError
-from linkdo.jsonshape import iso_datetime
+from linkdo.fields import iso_datetime
 from tasks.api import TaskWriteSerializer
-from tasks.embeddings import embeddings_store_many
+from tasks.embeddings import embeddings_store
 from tasks.models import Embedding, Task
-from tasks.selectors import TASK_FIELDS, task_json
-from tasks.services import model_fields
+from tasks.selectors import TASK_FIELDS, task_row_to_json
+from tasks.services import task_apply, task_fields_from_api
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change, workspace_id_problem, workspace_touch
 
 FORMAT, FORMAT_VERSION = "linkdo-workspace", 1
-STORED_FIELDS = ("client_id", "title", "description", "priority", "status", "category", "tags",
-               "due_date", "due_date_has_time", "x", "y", "cluster")  # fmt: skip
 LAYOUT_FIELDS = ("layout_mean", "layout_wx", "layout_wy", "layout_bx", "layout_by",
                  "layout_clusters", "arranged_at")  # fmt: skip
 
@@ -36,10 +34,10 @@ def _vector(value):
 
 def workspace_export(*, workspace: Workspace) -> dict:
     """The workspace's live tasks and edges, its map basis and the tasks' vectors."""
-    vectors = dict(Embedding.objects.filter(workspace=workspace).values_list("task_id", "vector"))
+    vectors = dict(Embedding.objects.of(workspace).values_list("task_id", "vector"))
     tasks = []
-    for task in Task.objects.filter(workspace=workspace, deleted_at__isnull=True).order_by("id"):
-        data = task_json(tuple(getattr(task, name) for name in TASK_FIELDS))
+    for task in Task.objects.live(workspace).order_by("id"):
+        data = task_row_to_json(tuple(getattr(task, name) for name in TASK_FIELDS))
         data.pop("workspace_id")
         data["embedding_hash"] = task.embedding_hash
         data["embedding"] = _vector(vectors.get(task.pk)) if task.embedding_hash else None
@@ -49,9 +47,7 @@ def workspace_export(*, workspace: Workspace) -> dict:
             "source": source, "target": target, "weight": weight, "origin": origin,
             **({"chosen_by": _chosen_by(by_source, by_target)} if origin == Origin.AUTO else {}),
         }
-        for source, target, weight, origin, by_source, by_target in Edge.objects.filter(
-            workspace=workspace, deleted_at__isnull=True
-        )
+        for source, target, weight, origin, by_source, by_target in Edge.objects.live(workspace)
         .order_by("id")
         .values_list(
             "source__client_id", "target__client_id", "weight", "origin", "chosen_by_source",
@@ -160,50 +156,41 @@ def workspace_import(*, document: dict, workspace_id: str | None = None, dim: in
 
 
 def _import_tasks(workspace, tasks, version) -> tuple[dict, dict[str, int]]:
-    existing = {t.client_id: t for t in Task.objects.filter(workspace=workspace)}
+    existing = {t.client_id: t for t in Task.objects.of(workspace)}
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    new, changed, vectors = [], [], {}
+    new, changed, columns, vectors = [], [], set(), {}
     for data in tasks:
-        fields = model_fields({k: v for k, v in data.items() if k != "embedding"})
+        fields = task_fields_from_api({k: v for k, v in data.items() if k != "embedding"})
         vector = data["embedding"]
         if vector is None:
-            fields["embedding_hash"] = None  # pending: `reembed --pending` fills it
+            fields["embedding_hash"] = None  # pending: embedded later (graph.map.embed_pending)
         row = existing.get(fields["client_id"])
         if row is None:
             row = Task(workspace=workspace, version=version, field_versions={}, **fields)
             new.append((row, vector))
             counts["created"] += 1
             continue
-        diff = [name for name, value in fields.items() if getattr(row, name) != value]
-        if row.deleted_at is not None:
-            diff.append("deleted_at")
-            row.deleted_at = None
-        if not diff:
+        # An exported task deleted since comes back (deleted_at is one more field to apply).
+        written = task_apply(row, {**fields, "deleted_at": None}, version=version)
+        if not written:
             counts["unchanged"] += 1
             continue
-        for name in diff:
-            if name != "deleted_at":
-                setattr(row, name, fields[name])
-        row.version = version
-        row.field_versions = {**row.field_versions, **dict.fromkeys(diff, version)}
         changed.append(row)
+        columns |= written
         counts["updated"] += 1
-        if vector is not None and "embedding_hash" in diff:
+        if vector is not None and "embedding_hash" in written:
             vectors[row.pk] = vector
     Task.objects.bulk_create([row for row, _ in new])
     vectors.update({row.pk: vector for row, vector in new if vector is not None})
-    update_fields = [*STORED_FIELDS[1:], "embedding_hash", "created_at", "updated_at", "version",
-                     "field_versions", "deleted_at"]  # fmt: skip
-    Task.objects.bulk_update(changed, update_fields, batch_size=500)
-    embeddings_store_many(workspace_id=workspace.pk, vectors=vectors)
-    pks = dict(Task.objects.filter(workspace=workspace).values_list("client_id", "pk"))
+    if changed:
+        Task.objects.bulk_update(changed, sorted(columns), batch_size=500)
+    embeddings_store(workspace_id=workspace.pk, vectors=vectors)
+    pks = dict(Task.objects.of(workspace).values_list("client_id", "pk"))
     return counts, pks
 
 
 def _import_edges(workspace, edges, pks, version) -> dict:
-    existing = {
-        frozenset((e.source_id, e.target_id)): e for e in Edge.objects.filter(workspace=workspace)
-    }
+    existing = {frozenset((e.source_id, e.target_id)): e for e in Edge.objects.of(workspace)}
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     new, changed = [], []
     for data in edges:

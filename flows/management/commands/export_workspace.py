@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from flows.transfer import workspace_export
 from workspaces.models import Workspace
-from workspaces.transfer import workspace_export
 
 
 class Command(BaseCommand):

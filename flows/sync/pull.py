@@ -9,11 +9,11 @@ import json
 from django.db.models import Q
 
 from graph.models import Edge
-from graph.selectors import EDGE_FIELDS, edge_json
+from graph.selectors import EDGE_FIELDS, edge_row_to_json
 from linkdo.errors import ApplicationError
 from linkdo.opaque import scramble, unscramble
 from tasks.models import Task
-from tasks.selectors import TASK_FIELDS, task_json
+from tasks.selectors import TASK_FIELDS, task_row_to_json
 from workspaces.models import Workspace
 
 TASK_KIND, EDGE_KIND, END_KIND = 0, 1, 2  # END: after everything of that version
@@ -77,13 +77,13 @@ def pull_changes(*, workspace: Workspace, cursor: tuple | None, limit: int, epoc
     as {"id", "deleted": true, "version"}), the new cursor and whether more remain."""
     position = cursor[:3] if cursor else (0, TASK_KIND, 0)
     tasks = (
-        Task.objects.filter(workspace=workspace)
+        Task.objects.of(workspace)
         .filter(_after(*position, TASK_KIND))
         .order_by("version", "id")
         .values_list("id", "version", "deleted_at", *TASK_FIELDS)[: limit + 1]
     )
     edges = (
-        Edge.objects.filter(workspace=workspace)
+        Edge.objects.of(workspace)
         .filter(_after(*position, EDGE_KIND))
         .order_by("version", "id")
         .values_list("version", "deleted_at", *EDGE_FIELDS)[: limit + 1]
@@ -110,12 +110,12 @@ def _task_change(row) -> dict:
     _, version, deleted_at, *fields = row
     if deleted_at is not None:
         return {"id": fields[1], "deleted": True, "version": version}
-    return {**task_json(tuple(fields)), "version": version}
+    return {**task_row_to_json(tuple(fields)), "version": version}
 
 
 def _edge_change(row) -> dict:
     version, deleted_at, *fields = row
-    data = edge_json(tuple(fields))
+    data = edge_row_to_json(tuple(fields))
     if deleted_at is not None:
         return {
             "id": data["id"],

@@ -54,8 +54,8 @@ class Command(BaseCommand):
     def _purge(self, workspace: Workspace, horizon, dry_run: bool) -> tuple[int, int]:
         with transaction.atomic():
             workspace_lock(workspace=workspace)
-            tasks = Task.objects.filter(workspace=workspace, deleted_at__lt=horizon)
-            edges = Edge.objects.filter(workspace=workspace, deleted_at__lt=horizon)
+            tasks = Task.objects.of(workspace).filter(deleted_at__lt=horizon)
+            edges = Edge.objects.of(workspace).filter(deleted_at__lt=horizon)
             counts = tasks.count(), edges.count()
             if dry_run or not any(counts):
                 return counts
@@ -64,8 +64,8 @@ class Command(BaseCommand):
                 edges.aggregate(v=Max("version"))["v"] or 0,
             )
             edges.delete()
-            Edge.objects.filter(workspace=workspace, source__in=tasks).delete()
-            Edge.objects.filter(workspace=workspace, target__in=tasks).delete()
+            Edge.objects.of(workspace).filter(source__in=tasks).delete()
+            Edge.objects.of(workspace).filter(target__in=tasks).delete()
             tasks.delete()
             Workspace.objects.filter(pk=workspace.pk, purged_version__lt=newest).update(
                 purged_version=newest

@@ -4,8 +4,8 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from flows.transfer import workspace_import
 from linkdo.errors import ApplicationError
-from workspaces.transfer import workspace_import
 
 
 class Command(BaseCommand):

@@ -8,10 +8,11 @@ Each batch commits on its own: an interrupted run resumes where it stopped when 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from graph.map import tasks_embed_batch
 from linkdo.ai import ProviderError, get_provider
 from linkdo.ai.gemini import EMBED_BATCH
 from linkdo.ai.vectors import embedding_hash, embedding_text
-from tasks.embeddings import BATCH_ROW_FIELDS, tasks_embed_batch
+from tasks.embeddings import BATCH_ROW_FIELDS
 from tasks.models import Task
 
 ROW_FIELDS = (*BATCH_ROW_FIELDS, "embedding_hash")

@@ -5,11 +5,12 @@ from datetime import datetime
 
 from rest_framework import serializers
 
-from graph.models import DEFAULT_WEIGHT
-from linkdo.fields import FiniteFloatField, StrictCharField, parse_timestamp
+from graph.api import EdgeWriteSerializer
+from linkdo.errors import errors_text
+from linkdo.fields import StrictCharField, parse_timestamp
 from tasks.api import TaskWriteSerializer
 from tasks.models import MAX_ID_LENGTH
-from tasks.services import model_fields
+from tasks.services import task_fields_from_api
 
 SYNC_KEYS = {"deleted", "base_version", "updated_at", "workspace_id", "version"}
 
@@ -43,15 +44,7 @@ class EdgeItem:
     base_version: int | None = None
 
 
-def _errors_text(errors) -> str:
-    if isinstance(errors, dict):
-        return "; ".join(f"{name}: {_errors_text(value)}" for name, value in errors.items())
-    if isinstance(errors, list):
-        return " ".join(_errors_text(value) for value in errors)
-    return str(errors)
-
-
-def _common(raw, workspace_id: str) -> tuple[bool, int | None]:
+def _parse_sync_keys(raw, workspace_id: str) -> tuple[bool, int | None]:
     if not isinstance(raw, dict):
         raise Rejected("invalid item: expected a JSON object")
     if "workspace_id" in raw and raw["workspace_id"] != workspace_id:
@@ -66,13 +59,13 @@ def _common(raw, workspace_id: str) -> tuple[bool, int | None]:
 
 
 def parse_task(index: int, raw, workspace_id: str) -> TaskItem:
-    deleted, base = _common(raw, workspace_id)
+    deleted, base = _parse_sync_keys(raw, workspace_id)
     client_id = raw.get("id")
     id_field = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
     try:
         client_id = id_field.run_validation(client_id)
     except serializers.ValidationError as exc:
-        raise Rejected(f"invalid field: id: {_errors_text(exc.detail)}") from None
+        raise Rejected(f"invalid field: id: {errors_text(exc.detail)}") from None
     updated_at = raw.get("updated_at")
     if updated_at is not None:
         try:
@@ -97,29 +90,25 @@ class TaskValidator:
         try:
             validated = serializer.run_validation(data)
         except serializers.ValidationError as exc:
-            raise Rejected(f"invalid field: {_errors_text(exc.detail)}") from None
+            raise Rejected(f"invalid field: {errors_text(exc.detail)}") from None
         _set_fields(item, validated)
 
 
 def _set_fields(item: TaskItem, validated: dict) -> None:
-    fields = model_fields(validated)
+    fields = task_fields_from_api(validated)
     fields.pop("client_id", None)
     item.fields = fields
 
 
-class EdgeItemSerializer(serializers.Serializer):
-    source = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
-    target = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
-    weight = FiniteFloatField(min_value=0.0, max_value=1.0, default=DEFAULT_WEIGHT)
+# The edge fields a sync item may carry besides the sync keys; others (id, origin, created_at...)
+# are what a client echoes back and are ignored.
+EDGE_FIELDS = ("source", "target", "weight")
 
 
 def parse_edge(index: int, raw, workspace_id: str) -> EdgeItem:
-    deleted, base = _common(raw, workspace_id)
-    data = {k: v for k, v in raw.items() if k not in SYNC_KEYS | {"id", "origin"}}
-    serializer = EdgeItemSerializer(data=data)
+    deleted, base = _parse_sync_keys(raw, workspace_id)
+    serializer = EdgeWriteSerializer(data={k: raw[k] for k in EDGE_FIELDS if k in raw})
     if not serializer.is_valid():
-        raise Rejected(f"invalid field: {_errors_text(serializer.errors)}")
+        raise Rejected(f"invalid field: {errors_text(serializer.errors)}")
     values = serializer.validated_data
-    if values["source"] == values["target"]:
-        raise Rejected("invalid field: an edge needs two different tasks")
     return EdgeItem(index, values["source"], values["target"], values["weight"], deleted, base)

@@ -4,7 +4,7 @@ It answers the REST calls google-genai makes (`models/{model}:batchEmbedContents
 `:generateContent`) with deterministic data, counts every call, and can be told to fail: HTTP 500,
 429 with a retry delay, a hang longer than the client's deadline, or malformed JSON.
 
-    python -m linkdo.ai.fake_gemini --port 8090   # then GEMINI_BASE_URL=http://127.0.0.1:8090
+    python -m tests.fake_gemini --port 8090   # then GEMINI_BASE_URL=http://127.0.0.1:8090
 """
 
 import hashlib

@@ -15,40 +15,10 @@ import time
 
 from django.db import close_old_connections, connection
 
-from linkdo.ai import AIProvider, ProviderError, get_provider
-from linkdo.ai.gemini import EMBED_BATCH
-from tasks.embeddings import BATCH_ROW_FIELDS, tasks_embed_batch
-from tasks.models import Task
+from graph.map import embed_pending
+from linkdo.ai import AIProvider, ProviderError
 
 logger = logging.getLogger("linkdo.embeddings")
-
-
-def embed_pending(
-    *,
-    workspace_id: str,
-    provider: AIProvider | None = None,
-    batch_size: int = EMBED_BATCH,
-    deadline_s: float | None = None,
-) -> int:
-    """Embed the workspace's live tasks whose embedding is pending, one provider call per batch,
-    each batch committed on its own. Returns how many were stored. Stops at the first provider
-    failure (the rest stay pending) and raises ProviderError; with `deadline_s`, also when that
-    much time has passed (each call's deadline is what is left)."""
-    provider = provider or get_provider()
-    ends = None if deadline_s is None else time.monotonic() + deadline_s
-    pending = Task.objects.filter(
-        workspace_id=workspace_id, embedding_hash__isnull=True, deleted_at__isnull=True
-    ).order_by("id")
-    stored, last_id = 0, 0
-    while True:
-        rows = list(pending.filter(id__gt=last_id).values_list(*BATCH_ROW_FIELDS)[:batch_size])
-        if not rows:
-            return stored
-        last_id = rows[-1][0]
-        left = None if ends is None else ends - time.monotonic()
-        if left is not None and left <= 0:
-            return stored
-        stored += tasks_embed_batch(rows=rows, provider=provider, deadline_s=left)
 
 
 class EmbeddingWorker:

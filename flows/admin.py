@@ -1,0 +1,185 @@
+"""The workspace page of the admin: counts, the map as a picture, previews of tasks and edges, and
+two actions that go through the same services as the API. Rows are read-only (ReadOnlyAdmin)."""
+
+from io import StringIO
+
+from django.contrib import admin, messages
+from django.core.management import CommandError, call_command
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from graph.map import graph_auto_arrange
+from graph.models import Edge
+from graph.svg import MapNode, map_svg
+from tasks.models import Task
+from workspaces.admin import ReadOnlyAdmin
+from workspaces.models import Workspace
+
+MAP_MAX_TASKS = 5000
+PREVIEW_ROWS = 50
+
+
+def _count(queryset):
+    per_workspace = (
+        queryset.filter(workspace=OuterRef("pk"))
+        .order_by()
+        .values("workspace")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_workspace, output_field=IntegerField()), 0)
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "task_count",
+        "edge_count",
+        "pending_count",
+        "last_seen_at",
+        "arranged_at",
+    )
+    search_fields = ("id",)
+    ordering = ("-last_seen_at",)
+    actions = ("reembed", "auto_arrange")
+    fields = (
+        "id",
+        ("created_at", "last_seen_at", "arranged_at"),
+        ("task_count", "edge_count", "pending_count", "change_version"),
+        "map",
+        "tasks_preview",
+        "edges_preview",
+    )
+    readonly_fields = (
+        "id", "created_at", "last_seen_at", "arranged_at", "task_count", "edge_count",
+        "pending_count", "change_version", "map", "tasks_preview", "edges_preview",
+    )  # fmt: skip
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .defer("layout_mean", "layout_wx", "layout_wy")
+            .annotate(
+                _tasks=_count(Task.objects.filter(deleted_at__isnull=True)),
+                _edges=_count(Edge.objects.filter(deleted_at__isnull=True)),
+                _pending=_count(
+                    Task.objects.filter(deleted_at__isnull=True, embedding_hash__isnull=True)
+                ),
+            )
+        )
+
+    # Actions write through services, which may need the change permission; admin users only.
+    def has_reembed_permission(self, request):
+        return request.user.is_superuser
+
+    has_auto_arrange_permission = has_reembed_permission
+
+    @admin.display(description="tasks", ordering="_tasks")
+    def task_count(self, obj):
+        return obj._tasks
+
+    @admin.display(description="edges", ordering="_edges")
+    def edge_count(self, obj):
+        return obj._edges
+
+    @admin.display(description="pending embeddings", ordering="_pending")
+    def pending_count(self, obj):
+        return obj._pending
+
+    @admin.display(description="map")
+    def map(self, obj):
+        rows = list(
+            Task.objects.live(obj)
+            .order_by("id")
+            .values_list("client_id", "title", "x", "y", "cluster", "category")[:MAP_MAX_TASKS]
+        )
+        nodes = [
+            MapNode(cid, title, x, y, str(cluster) if cluster is not None else category)
+            for cid, title, x, y, cluster, category in rows
+        ]
+        edges = Edge.objects.live(obj).values_list(
+            "source__client_id", "target__client_id", "weight"
+        )
+        note = (
+            format_html("<p>Showing the first {} tasks.</p>", MAP_MAX_TASKS)
+            if len(rows) == MAP_MAX_TASKS
+            else ""
+        )
+        legend = "colour: cluster of the last auto-arrange, else category"
+        return format_html(
+            "{}{}<p class='help'>{}</p>", mark_safe(map_svg(nodes, list(edges))), note, legend
+        )
+
+    @admin.display(description="tasks")
+    def tasks_preview(self, obj):
+        tasks = Task.objects.live(obj).order_by("-updated_at")
+        rows = format_html_join(
+            "",
+            "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    reverse("admin:tasks_task_change", args=[pk]),
+                    client_id,
+                    title,
+                    status,
+                    priority,
+                    ", ".join(tags),
+                )
+                for pk, client_id, title, status, priority, tags in tasks.values_list(
+                    "pk", "client_id", "title", "status", "priority", "tags"
+                )[:PREVIEW_ROWS]
+            ),
+        )
+        link = reverse("admin:tasks_task_changelist") + f"?workspace__id__exact={obj.pk}"
+        return format_html(
+            "<table><tr><th>id</th><th>title</th><th>status</th><th>priority</th><th>tags</th>"
+            "</tr>{}</table><p><a href='{}'>All {} tasks</a></p>",
+            rows,
+            link,
+            obj._tasks,
+        )
+
+    @admin.display(description="edges")
+    def edges_preview(self, obj):
+        edges = Edge.objects.live(obj).order_by("-pk")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            edges.values_list("source__client_id", "target__client_id", "weight", "origin")[
+                :PREVIEW_ROWS
+            ],
+        )
+        link = reverse("admin:graph_edge_changelist") + f"?workspace__id__exact={obj.pk}"
+        return format_html(
+            "<table><tr><th>source</th><th>target</th><th>weight</th><th>origin</th></tr>{}"
+            "</table><p><a href='{}'>All {} edges</a></p>",
+            rows,
+            link,
+            obj._edges,
+        )
+
+    @admin.action(description="Re-embed the selected workspaces", permissions=["reembed"])
+    def reembed(self, request, queryset):
+        for workspace in queryset:
+            output = StringIO()
+            try:
+                call_command("reembed", workspace=workspace.pk, stdout=output, stderr=StringIO())
+            except CommandError as exc:
+                self.message_user(request, f"Workspace {workspace.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Workspace {workspace.pk}: {output.getvalue().strip()}")
+
+    @admin.action(description="Auto-arrange the selected workspaces", permissions=["auto_arrange"])
+    def auto_arrange(self, request, queryset):
+        for workspace in queryset:
+            result = graph_auto_arrange(workspace=workspace)
+            self.message_user(
+                request,
+                f"Workspace {workspace.pk}: arranged {len(result['positions'])} tasks in "
+                f"{len(result['clusters'])} clusters.",
+            )

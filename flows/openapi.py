@@ -1,0 +1,59 @@
+"""Response bodies of the sync API, for the OpenAPI schema only (flows.sync shapes the JSON;
+tests check that real answers validate against these). The request is flows.api.SyncRequestSerializer."""
+
+from rest_framework import serializers
+
+from tasks.openapi import TaskSerializer
+
+SYNC_STATUSES = ["created", "updated", "unchanged", "deleted", "conflict", "rejected"]
+
+
+class SyncResultSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["task", "edge"])
+    id = serializers.JSONField(help_text="The item's id (task id or edge id/pair), as sent.")
+    status = serializers.ChoiceField(choices=SYNC_STATUSES)
+    reason = serializers.CharField(required=False)
+    version = serializers.IntegerField(required=False)
+    source = serializers.CharField(required=False)
+    target = serializers.CharField(required=False)
+    server = serializers.DictField(required=False, help_text="The server's row, on conflict.")
+
+
+class SyncTaskChangeSerializer(TaskSerializer):
+    """A live task, or `{"id", "deleted": true, "version"}` for a deleted one."""
+
+    version = serializers.IntegerField(required=False)
+    deleted = serializers.BooleanField(required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            if name != "id":
+                field.required = False
+        return fields
+
+
+class SyncEdgeChangeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    workspace_id = serializers.CharField(required=False)
+    source = serializers.CharField()
+    target = serializers.CharField()
+    weight = serializers.FloatField(required=False)
+    origin = serializers.ChoiceField(choices=["auto", "manual"], required=False)
+    version = serializers.IntegerField(required=False)
+    deleted = serializers.BooleanField(required=False)
+
+
+class SyncResponseSerializer(serializers.Serializer):
+    results = SyncResultSerializer(many=True)
+    sync_stats = serializers.DictField(child=serializers.IntegerField())
+    tasks = SyncTaskChangeSerializer(many=True)
+    edges = SyncEdgeChangeSerializer(many=True)
+    synced_at = serializers.DateTimeField()
+    cursor = serializers.CharField(
+        required=False, help_text="Delta protocol: store it, send it next."
+    )
+    has_more = serializers.BooleanField(required=False)
+    reset_required = serializers.BooleanField(
+        required=False, help_text="The cursor predates a purge: this page starts a full snapshot."
+    )

@@ -1,0 +1,155 @@
+"""A task's REST writes as whole flows: the task's fields (tasks.services), its embedding
+(tasks.embeddings), its auto-links (graph.services) and its place on the map (graph.map), in one
+transaction under the workspace's change lock. Each change takes the workspace's next change
+version (see workspaces.services.workspace_begin_change)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from graph.map import provisional_positions, task_project_on_map
+from graph.services import edges_delete_for_tasks, edges_link_by_tags
+from linkdo.ai import AIProvider, get_provider
+from linkdo.errors import ApplicationError, ConflictError, NotFoundError
+from tasks.embeddings import embeddings_store, task_embed, task_text
+from tasks.models import Task
+from tasks.services import (
+    task_apply,
+    task_changed_fields,
+    task_fields_from_api,
+    task_insert,
+    task_revive,
+)
+from workspaces.models import Workspace
+from workspaces.services import workspace_begin_change
+
+
+def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None = None) -> Task:
+    """Create a task from validated data, embed it, place it and link it to its tag-mates.
+
+    The embedding call happens before the transaction (no lock is held while the provider thinks);
+    if it fails the task is still stored, with its embedding pending.
+
+    An id that was deleted in this workspace is created again (a person's explicit intent, e.g. a
+    backup restored after deleting): the tombstone row comes back to life with the new content under
+    a new change version, so other devices pull it. A live id is a 409.
+    """
+    task = Task(workspace=workspace, **task_fields_from_api(data))
+    vector = task_embed(task=task, provider=provider or get_provider())
+    task.created_at = task.updated_at = timezone.now()
+    with transaction.atomic():
+        task.version = workspace_begin_change(workspace=workspace)
+        tombstone = (
+            Task.objects.of(workspace)
+            .select_for_update()
+            .filter(client_id=task.client_id)
+            .values_list("pk", "deleted_at")
+            .first()
+        )
+        if tombstone is not None and tombstone[1] is None:
+            raise ConflictError(
+                f"A task with id {task.client_id!r} already exists in this workspace."
+            )
+        placed = (
+            "x" in data
+            or "y" in data
+            or task_project_on_map(workspace=workspace, task=task, vector=vector)
+        )
+        task.place_pending = False
+        if not placed:
+            task.x, task.y = provisional_positions(workspace=workspace, count=1)[0].tolist()
+            # Embedding pending: placed on the map once the background embedding embeds it.
+            task.place_pending = vector is None
+        if tombstone is None:
+            task_insert(task)
+        else:
+            task_revive(task, pk=tombstone[0], has_vector=vector is not None)
+        if vector is not None:
+            embeddings_store(workspace_id=workspace.pk, vectors={task.pk: vector})
+        if task.tags:
+            edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=task.version)
+    return task
+
+
+def task_update(
+    *, workspace: Workspace, task: Task, data: dict, provider: AIProvider | None = None
+) -> Task:
+    """Apply a partial update; re-embed and re-place when the text changed, re-link auto edges when
+    the tags changed. An update that changes nothing writes nothing and calls no provider.
+
+    The provider is asked before the transaction, from the row as read; the changes are then applied
+    to the row read under the workspace's change lock, so a concurrent write is never overwritten
+    (field versions included), and a vector computed for a text that changed meanwhile is dropped
+    (the task stays pending) rather than stored for the wrong text.
+    """
+    fields = task_fields_from_api(data)
+    if fields.pop("client_id", task.client_id) != task.client_id:
+        raise ApplicationError("A task's id cannot be changed; create a new task instead.")
+    if not task_changed_fields(task, fields):
+        return task
+    vector, embedded = _embed_if_text_changes(task, fields, provider)
+    with transaction.atomic():
+        version = workspace_begin_change(workspace=workspace)
+        task = Task.objects.get(pk=task.pk)  # the latest row: writers hold the lock taken above
+        if task.deleted_at is not None:
+            raise NotFoundError(f"No task with id {task.client_id!r} in this workspace.")
+        old_text = task_text(task)
+        columns = task_apply(task, fields, version=version, changed_at=timezone.now())
+        if not columns:
+            transaction.set_rollback(True)  # nothing to write: not even the version
+            return task
+        if task_text(task) != old_text:
+            vector = _keep_if_current(task, vector, embedded)
+            moved = "x" in fields or "y" in fields
+            if not moved and task_project_on_map(workspace=workspace, task=task, vector=vector):
+                columns |= {"x", "y"}
+                task.field_versions.update({"x": version, "y": version})
+            task.place_pending = not moved and vector is None
+        else:
+            vector = None
+        task.save(update_fields=sorted(columns))
+        if vector is not None:
+            embeddings_store(workspace_id=workspace.pk, vectors={task.pk: vector})
+        if "tags" in columns:
+            edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
+    return task
+
+
+def _keep_if_current(task: Task, vector, embedded):
+    """The vector computed before the lock if it is for the task's text now (its hash is set),
+    else None (the task stays pending)."""
+    if embedded is not None and embedded[0] == task_text(task):
+        task.embedding_hash = embedded[1]
+        return vector
+    task.embedding_hash = None
+    return None
+
+
+def _embed_if_text_changes(task: Task, fields: dict, provider: AIProvider | None):
+    """(vector, (text, hash)) for the text the update gives the task as read; (None, None) when
+    the text does not change or the provider failed (the task is then stored pending)."""
+    preview = Task(
+        title=fields.get("title", task.title),
+        description=fields.get("description", task.description),
+        tags=fields.get("tags", task.tags),
+    )
+    if task_text(preview) == task_text(task):
+        return None, None
+    vector = task_embed(task=preview, provider=provider or get_provider())
+    if vector is None:
+        return None, None
+    return vector, (task_text(preview), preview.embedding_hash)
+
+
+def task_delete(*, workspace: Workspace, task: Task) -> int:
+    """Delete a task and every edge touching it (tombstones, so other devices learn of it);
+    return the number of edges deleted."""
+    with transaction.atomic():
+        version = workspace_begin_change(workspace=workspace)
+        deleted_edges = edges_delete_for_tasks(
+            workspace=workspace, task_ids=[task.pk], version=version
+        )
+        now = timezone.now()
+        Task.objects.filter(pk=task.pk).update(deleted_at=now, updated_at=now, version=version)
+        # The tasks that had chosen this one choose again among their other tag-mates.
+        edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
+    return deleted_edges

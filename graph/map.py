@@ -1,0 +1,279 @@
+"""The map: where tasks sit. Fitting and keeping the map's basis, placing tasks as they are embedded,
+auto-arrange, and provisional places for tasks waiting for an embedding. The numbers are
+graph.layout's; this module reads and writes them.
+"""
+
+import logging
+import time
+from dataclasses import replace
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from graph.layout import (
+    Basis,
+    cluster,
+    describe_clusters,
+    fit_layout,
+    place_without_embedding,
+    spiral_positions,
+)
+from graph.selectors import embeddings_matrix, layout_basis
+from linkdo.ai import AIProvider, ProviderError, get_provider
+from linkdo.ai.gemini import EMBED_BATCH
+from linkdo.ai.vectors import embedding_text
+from linkdo.db import copy_into_temp_table, retry_on_deadlock
+from linkdo.pgbinary import encode_positions
+from tasks.embeddings import BATCH_ROW_FIELDS, embeddings_store_batch
+from tasks.models import Task
+from workspaces.models import Workspace
+from workspaces.services import workspace_begin_change
+
+logger = logging.getLogger("linkdo.graph")
+
+# Rows whose place did not change are not written: a re-arrange of an unchanged map writes nothing.
+_SET_POSITIONS_SQL = """
+UPDATE tasks_task AS t SET x = v.x, y = v.y, cluster = NULLIF(v.cluster, -1), version = %(version)s,
+    field_versions = t.field_versions
+        || jsonb_build_object('x', %(version)s, 'y', %(version)s, 'cluster', %(version)s)
+FROM incoming_positions v
+WHERE t.id = v.id AND t.workspace_id = %(ws)s
+  AND (t.x, t.y, t.cluster) IS DISTINCT FROM (v.x, v.y, NULLIF(v.cluster, -1))
+"""
+
+
+def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters, version: int) -> None:
+    labels = np.array([-1 if c is None else c for c in clusters], dtype=np.int16)
+    copy_into_temp_table(
+        "incoming_positions",
+        "id int8, x float8, y float8, cluster int2",
+        encode_positions(np.asarray(ids, dtype=np.int64), coords, labels),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_SET_POSITIONS_SQL, {"ws": workspace.pk, "version": version})
+
+
+def _basis_fields(basis: Basis | None) -> dict:
+    if basis is None:
+        return {"layout_mean": None, "layout_wx": None, "layout_wy": None, "layout_bx": 0.0,
+                "layout_by": 0.0}  # fmt: skip
+    return {"layout_mean": basis.mean, "layout_wx": basis.wx, "layout_wy": basis.wy,
+            "layout_bx": basis.bx, "layout_by": basis.by}  # fmt: skip
+
+
+def _store_basis(workspace: Workspace, basis: Basis | None, clusters: list[dict]) -> None:
+    Workspace.objects.filter(pk=workspace.pk).update(
+        layout_clusters=clusters, arranged_at=timezone.now(), **_basis_fields(basis)
+    )
+
+
+def graph_auto_arrange(*, workspace: Workspace, provider: AIProvider | None = None) -> dict:
+    """Lay the workspace's map out again and store it: PCA over the stored embeddings, aligned to
+    the previous layout, tasks still pending an embedding placed beside related tasks, clusters.
+
+    First the workspace's pending tasks are embedded (provider batches of 100, for at most
+    LINKDO_ARRANGE_EMBED_TIMEOUT_S): an arrange pressed right after a push is the real layout, not
+    one the next arrange would redo.
+
+    Returns {"positions": [{id, x, y, cluster}], "clusters": [...]}. Moved tasks take a new change
+    version (other devices pull their new places); arranges of one workspace are serialised.
+    """
+    try:
+        embed_pending(
+            workspace_id=workspace.pk,
+            provider=provider,
+            deadline_s=settings.LINKDO_ARRANGE_EMBED_TIMEOUT_S,
+        )
+    except ProviderError as exc:  # the rest stay pending and are placed beside their tag-mates
+        logger.warning("auto-arrange with embeddings still pending: %s", exc)
+    with transaction.atomic():
+        version = workspace_begin_change(workspace=workspace)
+        tasks = list(
+            Task.objects.live(workspace)
+            .order_by("created_at", "id")
+            .values_list("id", "client_id", "tags")
+        )
+        ids, embeddings = embeddings_matrix(workspace=workspace)
+        if len(ids) < 2:
+            coords = spiral_positions(0, len(tasks))
+            labels = [None] * len(tasks)
+            basis, clusters = None, []
+        else:
+            coords, labels, basis, clusters = _arrange_embedded(workspace, tasks, ids, embeddings)
+        _store_positions(workspace, [t[0] for t in tasks], coords, labels, version)
+        _store_basis(workspace, basis, clusters)
+    positions = [
+        {"id": client_id, "x": x, "y": y, "cluster": label}
+        for (_, client_id, _), (x, y), label in zip(tasks, coords.tolist(), labels, strict=True)
+    ]
+    return {"positions": positions, "clusters": clusters}
+
+
+def _arrange_embedded(workspace, tasks, ids, embeddings):
+    """Coordinates and cluster labels in `tasks` order, the new basis and the cluster list."""
+    embedded_coords, basis = fit_layout(embeddings, layout_basis(workspace=workspace))
+    row_of = {int(task_id): row for row, task_id in enumerate(ids)}
+    tags_of = {task_id: tags for task_id, _, tags in tasks}
+    embedded_tags = [tags_of[int(task_id)] for task_id in ids]
+    labels_embedded = cluster(embedded_coords)
+    pending = [
+        (task_id, client_id, tags) for task_id, client_id, tags in tasks if task_id not in row_of
+    ]
+    pending_coords = place_without_embedding(
+        [client_id for _, client_id, _ in pending],
+        [tags for _, _, tags in pending],
+        embedded_coords,
+        embedded_tags,
+    )
+    pending_row = {task_id: i for i, (task_id, _, _) in enumerate(pending)}
+    coords = np.zeros((len(tasks), 2))
+    labels: list[int | None] = []
+    for index, (task_id, _, _) in enumerate(tasks):
+        if task_id in row_of:
+            coords[index] = embedded_coords[row_of[task_id]]
+            labels.append(int(labels_embedded[row_of[task_id]]))
+        else:
+            coords[index] = pending_coords[pending_row[task_id]]
+            labels.append(None)
+    clusters = describe_clusters(labels_embedded, embedded_coords, embedded_tags)
+    return coords, labels, basis, clusters
+
+
+# A workspace never arranged gets a map basis by itself once this many tasks are embedded, so new
+# tasks land by meaning from then on (before, the old backend laid them out in an endless row).
+AUTO_BASIS_MIN_TASKS = 3
+
+
+def map_basis(*, workspace: Workspace) -> Basis | None:
+    """The workspace's map basis: the stored one, or, for a workspace never arranged with at least
+    AUTO_BASIS_MIN_TASKS embedded tasks, a fitted one, stored, and shifted so that it projects those
+    tasks around where they are now (nothing already on the map moves). Called by writers that
+    hold the workspace's change lock, so two never fit one each."""
+    basis = layout_basis(workspace=workspace)
+    if basis is not None:
+        return basis
+    ids, embeddings = embeddings_matrix(workspace=workspace)
+    if len(ids) < AUTO_BASIS_MIN_TASKS:
+        return None
+    coords, basis = fit_layout(embeddings)
+    where = np.array(Task.objects.filter(pk__in=ids.tolist()).values_list("x", "y"), dtype=float)
+    shift = where.mean(axis=0) - coords.mean(axis=0)
+    basis = replace(basis, bx=basis.bx + float(shift[0]), by=basis.by + float(shift[1]))
+    Workspace.objects.filter(pk=workspace.pk).update(**_basis_fields(basis))
+    return basis
+
+
+def task_project_on_map(*, workspace: Workspace, task: Task, vector: np.ndarray | None) -> bool:
+    """Put a freshly embedded task where the workspace's map basis projects its vector (in
+    memory). False when there is no vector or the workspace has no basis yet."""
+    if vector is None:
+        return False
+    basis = map_basis(workspace=workspace)
+    if basis is None or basis.mean.shape[0] != np.asarray(vector).shape[-1]:
+        return False
+    task.x, task.y = (float(v) for v in basis.project(np.asarray(vector)[None, :])[0])
+    return True
+
+
+def provisional_positions(*, workspace: Workspace, count: int) -> np.ndarray:
+    """Provisional places for `count` new tasks the map cannot place (no embedding yet): the next
+    points of a spiral around the map's centre, after the tasks already waiting there (or, before
+    the workspace has a map, after all its tasks). Never a row wider than the map."""
+    basis = layout_basis(workspace=workspace)
+    live = Task.objects.live(workspace)
+    if basis is None:
+        return spiral_positions(live.count(), count)
+    waiting = live.filter(place_pending=True).count()
+    return spiral_positions(waiting, count, centre=(basis.bx, basis.by))
+
+
+# Project freshly embedded tasks that wait for a place; a client that moved one meanwhile cleared
+# the mark, and its position stays.
+_PLACE_SQL = """
+UPDATE tasks_task AS t SET x = v.x, y = v.y, place_pending = false, version = %(version)s,
+    field_versions = t.field_versions || jsonb_build_object('x', %(version)s, 'y', %(version)s)
+FROM unnest(%(ids)s::bigint[], %(xs)s::float8[], %(ys)s::float8[]) AS v(id, x, y)
+WHERE t.id = v.id AND t.workspace_id = %(ws)s AND t.place_pending AND t.deleted_at IS NULL
+"""
+
+
+def tasks_embed_batch(
+    *, rows: list[tuple], provider: AIProvider, deadline_s: float | None = None
+) -> int:
+    """Embed (id, title, description, tags) rows (tasks.embeddings.BATCH_ROW_FIELDS) in one
+    provider call, store the vectors and place the tasks that wait for a place, in one transaction.
+    Returns how many were stored; raises ProviderError when the provider fails (nothing is stored
+    then)."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    texts = [embedding_text(title, description, tags) for _, title, description, tags in rows]
+    limit = settings.LINKDO_EMBED_BATCH_TIMEOUT_S
+    vectors = provider.embed(
+        texts, deadline_s=limit if deadline_s is None else min(limit, deadline_s)
+    )
+    return _store_and_place(rows, vectors, provider.embedding_model)
+
+
+@retry_on_deadlock
+def _store_and_place(rows: list[tuple], vectors: np.ndarray, model: str) -> int:
+    """One transaction (run again if it lost a deadlock: the vectors are kept, the provider is not
+    asked twice)."""
+    with transaction.atomic():
+        stored, versions = embeddings_store_batch(rows=rows, vectors=vectors, model=model)
+        vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
+        to_place: dict[str, list[int]] = {}
+        for task_id, workspace_id, place_pending in stored:
+            if place_pending:
+                to_place.setdefault(workspace_id, []).append(task_id)
+        for workspace_id, ids in to_place.items():
+            matrix = np.vstack([vector_of[i] for i in ids])
+            _place_embedded(workspace_id, ids, matrix, version=versions[workspace_id])
+    return len(stored)
+
+
+def _place_embedded(
+    workspace_id: str, ids: list[int], vectors: np.ndarray, *, version: int
+) -> None:
+    """Where the workspace's map basis projects the vectors, under a new change version (other
+    devices pull the new places). A workspace with no basis yet gets one once it has a few embedded
+    tasks (map_basis); before that the tasks keep their provisional places and the mark is dropped
+    (an arrange places them)."""
+    workspace = Workspace(pk=workspace_id)
+    basis = map_basis(workspace=workspace)
+    if basis is None or basis.mean.shape[0] != vectors.shape[1]:  # no map yet, or another model
+        Task.objects.filter(pk__in=ids, place_pending=True).update(place_pending=False)
+        return
+    coords = basis.project(vectors)
+    params = {"version": version, "ids": ids, "xs": coords[:, 0].tolist(),
+              "ys": coords[:, 1].tolist(), "ws": workspace_id}  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_PLACE_SQL, params)
+
+
+def embed_pending(
+    *,
+    workspace_id: str,
+    provider: AIProvider | None = None,
+    batch_size: int = EMBED_BATCH,
+    deadline_s: float | None = None,
+) -> int:
+    """Embed the workspace's live tasks whose embedding is pending, one provider call per batch,
+    each batch committed on its own, and place them. Returns how many were stored. Stops at the
+    first provider failure (the rest stay pending) and raises ProviderError; with `deadline_s`, also
+    when that much time has passed (each call's deadline is what is left)."""
+    provider = provider or get_provider()
+    ends = None if deadline_s is None else time.monotonic() + deadline_s
+    pending = Task.objects.live(workspace_id).filter(embedding_hash__isnull=True).order_by("id")
+    stored, last_id = 0, 0
+    while True:
+        rows = list(pending.filter(id__gt=last_id).values_list(*BATCH_ROW_FIELDS)[:batch_size])
+        if not rows:
+            return stored
+        last_id = rows[-1][0]
+        left = None if ends is None else ends - time.monotonic()
+        if left is not None and left <= 0:
+            return stored
+        stored += tasks_embed_batch(rows=rows, provider=provider, deadline_s=left)
