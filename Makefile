@@ -11,7 +11,7 @@ PORT ?= 8000
 export DJANGO_DEBUG ?= true
 export PORT
 
-.PHONY: install run migrate test lint bench fuzz load db-start db-stop clean
+.PHONY: install run migrate test test-fast lint bench fuzz load db-start db-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "LinkDo needs Python 3.11"'
@@ -45,6 +45,11 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+# The suite without the tests marked slow (gunicorn, subprocesses, hypothesis, schemathesis), for a
+# quick loop while editing; `make test` (what CI runs) is the whole suite.
+test-fast: install
+	$(BIN)/pytest -m "not slow"
 
 bench: migrate
 	$(BIN)/python -m bench

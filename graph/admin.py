@@ -1,3 +1,5 @@
+"""Edges in the admin, read-only."""
+
 from django.contrib import admin
 
 from graph.models import Edge

@@ -1,3 +1,5 @@
+"""The edge and graph API: edges, the whole graph, auto-arrange, suggested edges."""
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -22,9 +24,9 @@ from graph.selectors import (
     suggested_edges,
 )
 from graph.services import edge_create, edge_delete, edge_delete_pair
-from linkdo.ai import get_provider
 from linkdo.fields import FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
 from linkdo.openapi import GEMINI_KEY_HEADER, error_response
+from tasks.api import request_provider
 from tasks.models import MAX_ID_LENGTH
 from workspaces.api import WorkspaceViewSet
 
@@ -117,7 +119,7 @@ class GraphViewSet(WorkspaceViewSet):
     def auto_arrange(self, request):
         """Embed the pending tasks (within LINKDO_ARRANGE_EMBED_TIMEOUT_S), then lay the map out
         from the embeddings (PCA, aligned to the previous layout) and store it."""
-        provider = get_provider(api_key=request.headers.get("X-Gemini-API-Key") or None)
+        provider = request_provider(request)
         return Response(graph_auto_arrange(workspace=self.workspace, provider=provider))
 
     @extend_schema(

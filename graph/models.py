@@ -1,3 +1,5 @@
+"""Edges between two tasks of one workspace, with their origin (auto or manual) and sync marks."""
+
 from django.db import models
 from django.db.models.functions import Greatest, Least, Now
 

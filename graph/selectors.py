@@ -1,3 +1,6 @@
+"""Reads of edges and of the map: edge JSON, the whole graph, embedding matrices, the stored
+basis, similarity suggestions."""
+
 import numpy as np
 from django.conf import settings
 from django.db.models import QuerySet

@@ -1,3 +1,5 @@
+"""/health: the process answers and the database is reachable."""
+
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET

@@ -1,3 +1,6 @@
+"""Project middleware: bodies over LINKDO_MAX_BODY_BYTES refused before anything reads them, and a
+503 with a sentence when a non-API view loses the database."""
+
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse

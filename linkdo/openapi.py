@@ -30,6 +30,13 @@ GEMINI_KEY_HEADER = OpenApiParameter(
     required=False,
     description="Optional: the caller's own Gemini key for this request only (never stored or logged).",
 )
+
+
+def caller_gemini_key(request) -> str | None:
+    """The caller's own Gemini key (GEMINI_KEY_HEADER), or None."""
+    return request.headers.get(GEMINI_KEY_HEADER.name) or None
+
+
 RETRY_AFTER = OpenApiParameter(
     name="Retry-After",
     type=OpenApiTypes.INT,

@@ -1,3 +1,5 @@
+"""Routes: the apps' viewsets under /api/, the schema, Swagger UI, metrics and the admin."""
+
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView

@@ -1,0 +1,1 @@
+"""The tag vocabulary and tag suggestions (LLM, or offline by similar tasks). Imports tasks."""

@@ -1,10 +1,12 @@
+"""The tag API: the vocabulary and suggestions."""
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from linkdo.fields import RejectUnknownFieldsMixin, StrictCharField
-from linkdo.openapi import GEMINI_KEY_HEADER
+from linkdo.openapi import GEMINI_KEY_HEADER, caller_gemini_key
 from tags.openapi import TagSuggestionSerializer
 from tags.services import tags_suggest
 from tasks.models import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH
@@ -41,7 +43,7 @@ class TagViewSet(WorkspaceViewSet):
         serializer.is_valid(raise_exception=True)
         result = tags_suggest(
             workspace=self.workspace,
-            api_key=request.headers.get("X-Gemini-API-Key") or None,
+            api_key=caller_gemini_key(request),
             **serializer.validated_data,
         )
         return Response(result)

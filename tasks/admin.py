@@ -1,3 +1,5 @@
+"""Tasks in the admin, read-only, with their embedding state and vector."""
+
 from django.contrib import admin
 
 from tasks.models import Embedding, Task

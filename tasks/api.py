@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from linkdo.ai import get_provider
 from linkdo.errors import ConflictError
 from linkdo.fields import DueDateField, FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
-from linkdo.openapi import GEMINI_KEY_HEADER, error_response
+from linkdo.openapi import GEMINI_KEY_HEADER, caller_gemini_key, error_response
 from tasks import models
 from tasks.models import Priority, Status, Task
 from tasks.openapi import ScoredTaskSerializer, TaskSerializer
@@ -118,7 +118,7 @@ class TaskFilter(django_filters.FilterSet):
 
 def request_provider(request):
     """The configured provider, with the caller's own Gemini key when it sent one (never stored)."""
-    return get_provider(api_key=request.headers.get("X-Gemini-API-Key") or None)
+    return get_provider(api_key=caller_gemini_key(request))
 
 
 class IncludeQuerySerializer(serializers.Serializer):

@@ -1,3 +1,5 @@
+"""Tasks and their vectors (Embedding), with the limits the API validates against."""
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex

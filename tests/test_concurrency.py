@@ -69,6 +69,7 @@ def client_loop(base: str, seed: int, statuses: list, deadline: float) -> None:
             statuses.append((kind, call(base, "DELETE", f"/api/tasks/{target}")))
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_pushes_patches_pulls_and_arranges_under_gunicorn():
     db = settings.DATABASES["default"]

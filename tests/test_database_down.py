@@ -9,6 +9,8 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 from bench.server import gunicorn
 from tests.helpers import ROOT, run_django
 
@@ -25,6 +27,7 @@ print("post", r.status_code, r.content.decode())
 """
 
 
+@pytest.mark.slow
 def test_unreachable_database_is_503_everywhere():
     result = run_django(PROBE, DATABASE_URL=UNREACHABLE, DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr
@@ -50,6 +53,7 @@ def _call(base, method, path, body=None):
         return error.code, json.loads(error.read())
 
 
+@pytest.mark.slow
 def test_database_stop_and_restart_under_gunicorn(tmp_path):
     """The database stops under a running server with a sync in flight: 503s with a sentence,
     the sync all or nothing; the database comes back and the same workers serve again."""

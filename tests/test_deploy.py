@@ -127,6 +127,7 @@ def test_dockerfile_is_slim_non_root_and_runs_gunicorn_with_its_config():
     assert "make test" in steps and any(s.startswith("docker build") for s in steps)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_image_command_serves_health_when_run_directly():
     """The Dockerfile's CMD, run here as the container would (DEBUG off, DATABASE_URL set)."""

@@ -21,6 +21,7 @@ def test_embedded_server_is_reused_and_has_pgvector():
     assert tuple(int(p) for p in versions[1].split(".")[:2]) >= (0, 8)
 
 
+@pytest.mark.slow
 def test_database_url_with_a_socket_host_is_used_as_is():
     """A libpq URI with a percent-encoded socket directory reaches that server and starts nothing."""
     from urllib.parse import quote

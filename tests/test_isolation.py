@@ -5,7 +5,10 @@ import io
 import json
 import uuid
 
+import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
 from django.forms.models import model_to_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -117,6 +120,7 @@ def attack(attacker: WorkspaceClient, victim_tasks, victim_edge_ids, marker) -> 
     return bodies
 
 
+@pytest.mark.slow
 @settings(
     max_examples=8,
     deadline=None,
@@ -141,3 +145,21 @@ def test_no_workspace_reaches_another(db, victim_tasks, attacker_tasks):
     # The victim still sees all of its own data.
     assert {t["id"] for t in victim.get("/api/tasks").json()} == {t[0] for t in victim_tasks}
     assert json.dumps(victim.get("/api/graph").json()).count(marker) >= len(victim_tasks)
+
+
+@pytest.mark.parametrize("model", ["embedding", "edge"])
+def test_the_database_refuses_a_row_filed_under_another_workspace_than_its_task(db, model):
+    """Embeddings and edges carry their workspace; composite foreign keys tie it to their tasks'."""
+    alpha, beta = Workspace.objects.create(id="alpha"), Workspace.objects.create(id="beta")
+    task = Task.objects.create(workspace=alpha, client_id="a", title="A")
+    other = Task.objects.create(workspace=alpha, client_id="b", title="B")
+    with pytest.raises(IntegrityError, match="same_workspace"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        if model == "embedding":
+            Embedding.objects.create(
+                task=task, workspace=beta, vector=[0.1] * django_settings.LINKDO_EMBEDDING_DIM
+            )
+        else:
+            Edge.objects.create(workspace=beta, source=task, target=other)
+    assert not Embedding.objects.exists() and not Edge.objects.exists()

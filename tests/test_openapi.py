@@ -114,6 +114,7 @@ def wsgi_app(db):
     request_finished.connect(close_old_connections)
 
 
+@pytest.mark.slow
 def test_every_operation_answers_as_its_schema_says(seeded, wsgi_app):
     """Generated requests (valid and invalid) on every operation: no 5xx, and every status,
     header, content type and body conforms to the schema."""

@@ -124,6 +124,7 @@ def test_throttled_writes_store_nothing(db, throttled, settings):
     assert list(Task.objects.values_list("client_id", flat=True)) == ["a"]
 
 
+@pytest.mark.slow
 def test_check_deploy_is_clean_under_production_settings():
     result = run_django(
         "from django.core.management import call_command\n"
@@ -134,6 +135,7 @@ def test_check_deploy_is_clean_under_production_settings():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_production_behind_the_proxy():
     """HTTPS redirect for plain requests, none for ones the proxy marks https; /health answers
     probes by pod address over plain HTTP; the admin's static files are served by the app."""

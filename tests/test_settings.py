@@ -8,6 +8,7 @@ from tests.helpers import run_django
 UNREACHABLE = "postgresql://postgres@%2Fnonexistent%2Flinkdo-socket/linkdo"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -29,6 +30,7 @@ def test_bad_configuration_stops_with_a_clear_message(env, message):
     assert message in result.stderr
 
 
+@pytest.mark.slow
 def test_database_url_with_socket_host_and_lists():
     result = run_django(
         "from django.conf import settings as s\n"
@@ -47,6 +49,7 @@ def test_database_url_with_socket_host_and_lists():
     )
 
 
+@pytest.mark.slow
 def test_manage_py_defaults_to_debug_only_without_a_secret_key():
     import os
     import subprocess

@@ -1,3 +1,5 @@
+"""The base viewset: every API view is scoped to the request's workspace."""
+
 import re
 
 from rest_framework import viewsets

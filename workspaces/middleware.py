@@ -1,3 +1,5 @@
+"""Resolves the X-Workspace-ID header (validated, UTF-8) and attaches it to the request."""
+
 from django.http import JsonResponse
 
 from workspaces.services import workspace_id_problem

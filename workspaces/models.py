@@ -1,3 +1,5 @@
+"""The tenant's model and the QuerySet every workspace-owned model uses."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Value

@@ -1,3 +1,5 @@
+"""Workspace rows: creating on first use, change versions and the change lock."""
+
 import time
 
 from django.db import connection, transaction

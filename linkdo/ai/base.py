@@ -1,3 +1,5 @@
+"""What every AI provider offers (embeddings, tag suggestions) and the one error they raise."""
+
 from typing import Protocol
 
 import numpy as np

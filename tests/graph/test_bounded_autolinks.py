@@ -187,6 +187,7 @@ def test_import_keeps_who_chose_each_edge(client_a, k3, tmp_path):
     assert "edges 0 created, 0 updated" in again.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("raw", ["-1", "five", "2.5"])
 def test_a_malformed_bound_stops_the_process_and_names_the_variable(raw):
     result = run_django("", LINKDO_AUTOLINKS_PER_TASK=raw, DJANGO_DEBUG="true")

@@ -467,3 +467,33 @@ def test_old_sync_stats_keep_their_six_keys_whatever_the_edges(client_a):
     assert set(replay["sync_stats"]) == STATS_KEYS
     assert replay["results"][-1]["status"] == "unchanged"
     assert sum(replay["sync_stats"].values()) == 0
+
+
+def _push_body(count: int, prefix: str) -> dict:
+    tasks = [
+        {"id": f"{prefix}{i}", "title": f"Task {i}", "tags": ["work", f"t{i % 7}"]}
+        for i in range(count)
+    ]
+    edges = [
+        {"source": f"{prefix}{i}", "target": f"{prefix}{i + 1}"} for i in range(0, count - 1, 2)
+    ]
+    return {"tasks": tasks, "edges": edges, "cursor": None}
+
+
+def test_a_push_costs_the_same_statements_whatever_its_size(
+    client_a, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """The push's query budget: a fixed number of statements (reads per kind, bulk writes, the one
+    auto-link statement, the page of changes), whatever its size. COPYs would count too. Past 50
+    choosing tasks the link statement is framed by two planner settings (graph.services)."""
+    for size, prefix, budget in ((10, "a", 18), (300, "b", 20), (600, "c", 20)):
+        with (
+            django_assert_num_queries(budget),
+            django_capture_on_commit_callbacks(execute=False),
+        ):
+            body = sync(client_a, {**_push_body(size, prefix), "limit": 2000})
+        assert body["sync_stats"]["tasks_created"] == size
+        stats = body["sync_stats"]
+        # A pushed edge over a pair the auto-links joined already makes it manual: "updated".
+        assert stats["edges_created"] + stats["edges_updated"] == size // 2
+    assert Task.objects.filter(workspace_id="alpha").count() == 910

@@ -231,6 +231,7 @@ class SyncMachine(RuleBasedStateMachine):
             assert local == server, f"device {d.name} did not converge"
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_devices_converge_whatever_the_order_of_syncs_losses_and_purges():
     runner = SyncMachine.TestCase

@@ -1,6 +1,12 @@
+import numpy as np
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from pgvector.django import CosineDistance
 
+from linkdo.ai import get_provider
+from tasks.embeddings import embeddings_store
+from tasks.selectors import task_list, tasks_nearest
 from tests.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +102,37 @@ def test_gemini_failure_falls_back_to_similar_tasks(client_a, gemini, mode):
     response = client_a.post("/api/tags/suggest-tags", {"title": "Buy milk and bread"})
     assert response.status_code == 200
     assert response.json()["source"] == "similar"
+
+
+def test_neighbours_are_found_when_another_workspace_fills_the_vector_index(client_a, ws_a, ws_b):
+    """Tag suggestions read neighbours through the one nearest-neighbour selector: when the planner
+    walks the HNSW index (as on a database holding a large other workspace), the workspace filter
+    must not leave them with too few. The other workspace's 1,500 tasks carry the very text asked
+    about (nearly), so a plain HNSW scan (40 candidates) meets none of this workspace's tasks."""
+    groceries_workspace(client_a)
+    same_text = "Buy milk and bread"
+    tasks = TaskFactory.create_batch(1500, workspace=ws_b, title=same_text, tags=["other"])
+    vector = get_provider().embed([same_text], deadline_s=5)[0]
+    # Near the asked text, each a little apart (identical vectors make a degenerate HNSW graph).
+    noise = np.random.default_rng(7).normal(scale=0.01, size=(len(tasks), len(vector)))
+    near = (vector + noise) / np.linalg.norm(vector + noise, axis=1, keepdims=True)
+    embeddings_store(
+        workspace_id=ws_b.pk, vectors=dict(zip([t.pk for t in tasks], near, strict=True))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_embedding")
+        # The planner's choice on a big database, made here: walk the index in distance order.
+        cursor.execute("SET enable_seqscan = off; SET enable_sort = off")
+    try:
+        query = task_list(workspace=ws_a).filter(embedding__isnull=False)
+        ordered = query.annotate(distance=CosineDistance("embedding__vector", vector))
+        assert "embedding_vector_hnsw" in ordered.order_by("distance")[:10].explain()
+        neighbours = tasks_nearest(task_list(workspace=ws_a), vector, limit=10, fields=("tags",))
+        body = client_a.post("/api/tags/suggest-tags", {"title": same_text}).json()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan; RESET enable_sort")
+    assert len(neighbours) == 4  # every embedded task of this workspace
+    assert body["source"] == "similar"
+    assert body["tags"][0] == "groceries"
+    assert "other" not in body["tags"]

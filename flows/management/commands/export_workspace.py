@@ -1,3 +1,5 @@
+"""manage.py export_workspace ID: one workspace as JSON (flows.transfer)."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError

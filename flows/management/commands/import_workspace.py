@@ -1,3 +1,5 @@
+"""manage.py import_workspace FILE: merge an export into its workspace (flows.transfer)."""
+
 import json
 import sys
 
