@@ -34,3 +34,13 @@ def child_exit(server, worker):
 def on_exit(server):
     if _own_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def when_ready(server):
+    """Build the Korean analyser of POST /api/tasks/parse here, before the workers are forked, so
+    they share its ~500 MB model instead of loading one each (5 s on a worker's first Korean
+    text). LINKDO_PRELOAD_KOREAN=false skips it (memory-tight deployments that never parse)."""
+    if os.environ.get("LINKDO_PRELOAD_KOREAN", "true").lower() in ("1", "true", "yes", "on"):
+        from tasks.capture import korean_analyzer
+
+        korean_analyzer()

@@ -1,16 +1,25 @@
 """The task API's writes and offline sync: the endpoints whose work spans tasks and edges.
 Reads come from tasks.api.TaskReadViewSet; the router registers TaskViewSet for /api/tasks/."""
 
+from datetime import datetime
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from flows.openapi import SyncResponseSerializer
+from flows.capture import tasks_create_parsed, tasks_parse
+from flows.openapi import (
+    PARSE_EXAMPLES,
+    ParseCreatedSerializer,
+    ParseResponseSerializer,
+    SyncResponseSerializer,
+)
 from flows.services import task_create, task_delete, task_update
 from flows.sync import DEFAULT_LIMIT, MAX_LIMIT, sync_exchange
 from linkdo.errors import ApplicationError, errors_text
-from linkdo.openapi import GEMINI_KEY_HEADER, error_response
+from linkdo.fields import RejectUnknownFieldsMixin, StrictCharField, TimeZoneField
+from linkdo.openapi import GEMINI_KEY_HEADER, caller_gemini_key, error_response
 from tasks.api import TaskReadViewSet, TaskWriteSerializer, request_provider
 from tasks.openapi import TaskDeletedSerializer, TaskSerializer
 from tasks.selectors import task_to_json
@@ -51,6 +60,30 @@ class SyncRequestSerializer(serializers.Serializer):
     last_sync_at = serializers.JSONField(
         required=False, allow_null=True, help_text="Sent by the old PWA; ignored."
     )
+
+
+MAX_PARSE_TEXT = 5000
+
+
+class ParseRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    text = StrictCharField(
+        max_length=MAX_PARSE_TEXT,
+        trim_whitespace=False,
+        help_text="What the person typed or said, Korean or English (up to 5,000 characters).",
+    )
+    today = serializers.DateField(
+        required=False,
+        help_text="YYYY-MM-DD the dates are resolved against; default: today in `timezone`.",
+    )
+    timezone = TimeZoneField(default="UTC", help_text="The user's IANA time zone.")
+    create = serializers.BooleanField(
+        default=False, help_text="Store the tasks (201 with them in the usual task JSON)."
+    )
+
+    def validate_text(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("Type some text to turn into tasks.")
+        return value
 
 
 class TaskViewSet(TaskReadViewSet):
@@ -105,6 +138,35 @@ class TaskViewSet(TaskReadViewSet):
     def cascade(self, request, task_id):
         """Same as DELETE on the task (its edges always go with it); kept for the existing PWA."""
         return self.destroy(request, task_id)
+
+    @extend_schema(
+        request=ParseRequestSerializer,
+        responses={
+            200: ParseResponseSerializer,
+            201: ParseCreatedSerializer,
+        },
+        parameters=[GEMINI_KEY_HEADER],
+        examples=PARSE_EXAMPLES,
+    )
+    @action(detail=False, methods=["post"])
+    def parse(self, request):
+        """Free text -> tasks: by Gemini when it answers, else by offline rules (Korean and
+        English clauses and dates). With `create`, the tasks are stored all or nothing."""
+        query = ParseRequestSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        body = query.validated_data
+        today = body.get("today") or datetime.now(body["timezone"]).date()
+        key = caller_gemini_key(request)
+        parsed = tasks_parse(workspace=self.workspace, text=body["text"], today=today, api_key=key)
+        if not body["create"] or not parsed["tasks"]:
+            return Response(parsed)
+        tasks = tasks_create_parsed(
+            workspace=self.workspace, parsed=parsed["tasks"], provider=request_provider(request)
+        )
+        return Response(
+            {"tasks": [task_to_json(task) for task in tasks], "source": parsed["source"]},
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         request=SyncRequestSerializer,

@@ -1,6 +1,7 @@
 """Response bodies of the sync API, for the OpenAPI schema only (flows.sync shapes the JSON;
 tests check that real answers validate against these). The request is flows.api.SyncRequestSerializer."""
 
+from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
 from tasks.openapi import TaskSerializer
@@ -57,3 +58,55 @@ class SyncResponseSerializer(serializers.Serializer):
     reset_required = serializers.BooleanField(
         required=False, help_text="The cursor predates a purge: this page starts a full snapshot."
     )
+
+
+class ParsedTaskOutSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    description = serializers.CharField()
+    due_date = serializers.DateField(allow_null=True)
+    category = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    source_text = serializers.CharField(help_text="The part of the text the task comes from.")
+
+
+class ParseResponseSerializer(serializers.Serializer):
+    tasks = ParsedTaskOutSerializer(many=True)
+    source = serializers.ChoiceField(
+        choices=["llm", "rules"], help_text="`llm`: Gemini answered; `rules`: the offline rules."
+    )
+
+
+class ParseCreatedSerializer(serializers.Serializer):
+    tasks = TaskSerializer(many=True, help_text="The stored tasks, with server-made ids.")
+    source = serializers.ChoiceField(choices=["llm", "rules"])
+
+
+PARSE_EXAMPLES = [
+    OpenApiExample(
+        "Korean",
+        value={"text": "오늘 방 청소하고 빨래해야해", "timezone": "Asia/Seoul"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "English",
+        value={
+            "text": "Tomorrow call mom and buy milk, then finish the report by Friday",
+            "today": "2026-11-23",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Two tasks",
+        value={
+            "tasks": [
+                {"title": "치과 예약", "description": "", "due_date": "2026-11-24",
+                 "category": "general", "tags": [], "source_text": "내일 치과 예약"},
+                {"title": "보고서 제출", "description": "", "due_date": "2026-11-27",
+                 "category": "work", "tags": ["report"], "source_text": "금요일까지 보고서 제출"},
+            ],
+            "source": "rules",
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+]  # fmt: skip

@@ -3,14 +3,16 @@
 transaction under the workspace's change lock. Each change takes the workspace's next change
 version (see workspaces.services.workspace_begin_change)."""
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from graph.map import provisional_positions, task_project_on_map
 from graph.services import edges_delete_for_tasks, edges_link_by_tags
 from linkdo.ai import AIProvider, get_provider
+from linkdo.ai.vectors import embedding_hash
 from linkdo.errors import ApplicationError, ConflictError, NotFoundError
-from tasks.embeddings import embeddings_store, task_embed, task_text
+from tasks.embeddings import embed_or_none, embeddings_store, task_embed, task_text
 from tasks.models import Task
 from tasks.services import (
     task_apply,
@@ -18,6 +20,7 @@ from tasks.services import (
     task_fields_from_api,
     task_insert,
     task_revive,
+    task_set_completion,
 )
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change
@@ -35,39 +38,66 @@ def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None
     """
     task = Task(workspace=workspace, **task_fields_from_api(data))
     vector = task_embed(task=task, provider=provider or get_provider())
-    task.created_at = task.updated_at = timezone.now()
     with transaction.atomic():
-        task.version = workspace_begin_change(workspace=workspace)
-        tombstone = (
-            Task.objects.of(workspace)
-            .select_for_update()
-            .filter(client_id=task.client_id)
-            .values_list("pk", "deleted_at")
-            .first()
+        version = workspace_begin_change(workspace=workspace)
+        _create(
+            workspace, task, vector, version=version, placed_by_client="x" in data or "y" in data
         )
-        if tombstone is not None and tombstone[1] is None:
-            raise ConflictError(
-                f"A task with id {task.client_id!r} already exists in this workspace."
-            )
-        placed = (
-            "x" in data
-            or "y" in data
-            or task_project_on_map(workspace=workspace, task=task, vector=vector)
-        )
-        task.place_pending = False
-        if not placed:
-            task.x, task.y = provisional_positions(workspace=workspace, count=1)[0].tolist()
-            # Embedding pending: placed on the map once the background embedding embeds it.
-            task.place_pending = vector is None
-        if tombstone is None:
-            task_insert(task)
-        else:
-            task_revive(task, pk=tombstone[0], has_vector=vector is not None)
-        if vector is not None:
-            embeddings_store(workspace_id=workspace.pk, vectors={task.pk: vector})
-        if task.tags:
-            edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=task.version)
     return task
+
+
+def tasks_create(*, workspace: Workspace, items: list[dict], provider: AIProvider) -> list[Task]:
+    """Create several tasks (validated data) as one change, all or nothing: embedded in one
+    provider call before the transaction (pending if it fails), then each placed and linked."""
+    tasks = [Task(workspace=workspace, **task_fields_from_api(data)) for data in items]
+    texts = [task_text(task) for task in tasks]
+    vectors = embed_or_none(texts, provider=provider, deadline_s=settings.LINKDO_EMBED_TIMEOUT_S)
+    for task, text in zip(tasks, texts, strict=True):
+        task.embedding_hash = (
+            None if vectors is None else embedding_hash(provider.embedding_model, text)
+        )
+    with transaction.atomic():
+        version = workspace_begin_change(workspace=workspace)
+        for index, (task, data) in enumerate(zip(tasks, items, strict=True)):
+            vector = None if vectors is None else vectors[index]
+            _create(
+                workspace,
+                task,
+                vector,
+                version=version,
+                placed_by_client="x" in data or "y" in data,
+            )
+    return tasks
+
+
+def _create(workspace, task: Task, vector, *, version: int, placed_by_client: bool) -> None:
+    """Insert (or revive) one task under the change lock: place it, store its vector, link it."""
+    task.created_at = task.updated_at = timezone.now()
+    task_set_completion(task, at=task.created_at)
+    task.version = version
+    tombstone = (
+        Task.objects.of(workspace)
+        .select_for_update()
+        .filter(client_id=task.client_id)
+        .values_list("pk", "deleted_at")
+        .first()
+    )
+    if tombstone is not None and tombstone[1] is None:
+        raise ConflictError(f"A task with id {task.client_id!r} already exists in this workspace.")
+    placed = placed_by_client or task_project_on_map(workspace=workspace, task=task, vector=vector)
+    task.place_pending = False
+    if not placed:
+        task.x, task.y = provisional_positions(workspace=workspace, count=1)[0].tolist()
+        # Embedding pending: placed on the map once the background embedding embeds it.
+        task.place_pending = vector is None
+    if tombstone is None:
+        task_insert(task)
+    else:
+        task_revive(task, pk=tombstone[0], has_vector=vector is not None)
+    if vector is not None:
+        embeddings_store(workspace_id=workspace.pk, vectors={task.pk: vector})
+    if task.tags:
+        edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
 
 
 def task_update(

@@ -76,11 +76,14 @@ class _ImportedTask(TaskWriteSerializer):
         "cluster",
         "created_at",
         "updated_at",
+        "completed_at",
         "embedding",
     }
     cluster = serializers.IntegerField(min_value=0, max_value=32767, allow_null=True, default=None)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    # Files from before completed_at: a done task was done when it last changed.
+    completed_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
     embedding_hash = serializers.CharField(max_length=64, allow_null=True, default=None)
     embedding = serializers.ListField(
         child=serializers.FloatField(), allow_null=True, required=False, default=None
@@ -161,6 +164,8 @@ def _import_tasks(workspace, tasks, version) -> tuple[dict, dict[str, int]]:
     new, changed, columns, vectors = [], [], set(), {}
     for data in tasks:
         fields = task_fields_from_api({k: v for k, v in data.items() if k != "embedding"})
+        done = fields.get("status") == Task.Status.DONE
+        fields["completed_at"] = (fields["completed_at"] or fields["updated_at"]) if done else None
         vector = data["embedding"]
         if vector is None:
             fields["embedding_hash"] = None  # pending: embedded later (graph.map.embed_pending)

@@ -62,7 +62,7 @@ def edge_by_public_id(*, workspace: Workspace, public: str) -> Edge | None:
 
 # What `?fields=compact` leaves out: the descriptions (the bulk of a big map), the workspace id
 # repeated on every row (the client sent it) and the timestamps, which the map does not draw.
-COMPACT_TASK_OMITS = ("workspace_id", "description", "created_at", "updated_at")
+COMPACT_TASK_OMITS = ("workspace_id", "description", "created_at", "updated_at", "completed_at")
 COMPACT_EDGE_OMITS = ("workspace_id",)
 
 

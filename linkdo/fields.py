@@ -1,7 +1,9 @@
 """Strict serializer fields: wrong JSON types are refused instead of coerced."""
 
+import functools
 import math
 import re
+import zoneinfo
 from datetime import UTC, date, datetime, time
 
 from drf_spectacular.utils import extend_schema_field
@@ -131,3 +133,29 @@ def iso_datetime(value: datetime | None) -> str | None:
         return None
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+@functools.cache
+def _time_zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class TimeZoneField(serializers.CharField):
+    """An IANA time zone name ("Asia/Seoul"), as a ZoneInfo."""
+
+    default_error_messages = {
+        "unknown": "{value!r} is not a time zone name; use an IANA name such as 'Asia/Seoul' or 'UTC'."
+    }
+
+    def to_internal_value(self, data):
+        name = super().to_internal_value(data)
+        if name not in _time_zone_names():
+            self.fail("unknown", value=name)
+        return zoneinfo.ZoneInfo(name)
+
+    def get_default(self):
+        default = super().get_default()  # the name given as `default`, as a ZoneInfo too
+        return zoneinfo.ZoneInfo(default) if isinstance(default, str) else default
+
+    def to_representation(self, value):
+        return getattr(value, "key", value)

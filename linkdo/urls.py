@@ -9,6 +9,7 @@ from flows.api import TaskViewSet
 from graph.api import EdgeViewSet, GraphViewSet
 from linkdo.observability import metrics
 from tags.api import TagViewSet
+from tasks.api import StatsViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -25,6 +26,7 @@ router.register("tasks", TaskViewSet, basename="task")
 router.register("edges", EdgeViewSet, basename="edge")
 router.register("tags", TagViewSet, basename="tag")
 router.register("graph", GraphViewSet, basename="graph")
+router.register("stats", StatsViewSet, basename="stats")
 
 urlpatterns = [
     re_path(r"^metrics/?$", metrics, name="metrics"),

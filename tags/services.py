@@ -41,6 +41,12 @@ def tag_vocabulary(counts: dict[str, int], limit: int = 500) -> list[str]:
     return sorted(counts, key=lambda tag: (-counts[tag], tag))[:limit]
 
 
+def tags_named_in(text: str, vocabulary: list[str]) -> list[str]:
+    """The tags of `vocabulary` that the text names (at a word start, any case), in its order."""
+    lowered = text.lower()
+    return [tag for tag in vocabulary if re.search(r"(?<!\w)" + re.escape(tag.lower()), lowered)]
+
+
 def _clean(tags: list[str]) -> list[str]:
     cleaned = (" ".join(tag.split())[:MAX_TAG_LENGTH] for tag in tags)
     return list(dict.fromkeys(tag for tag in cleaned if tag))
@@ -55,12 +61,7 @@ def _similar_tags(
     tag's share of the whole workspace (a tag on every third task is no evidence). Fewer than five,
     or none, when unsure: the old vote always named five, mostly the workspace's commonest tags.
     An embedding failure leaves only the tags named in the text."""
-    lowered = text.lower()
-    named = [
-        tag
-        for tag in tag_vocabulary(counts)
-        if re.search(r"(?<!\w)" + re.escape(tag.lower()), lowered)
-    ]
+    named = tags_named_in(text, tag_vocabulary(counts))
     try:
         query = get_provider().embed([text], deadline_s=settings.LINKDO_EMBED_TIMEOUT_S)[0]
     except ProviderError as exc:

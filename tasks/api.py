@@ -8,11 +8,17 @@ from rest_framework.response import Response
 
 from linkdo.ai import get_provider
 from linkdo.errors import ConflictError
-from linkdo.fields import DueDateField, FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
+from linkdo.fields import (
+    DueDateField,
+    FiniteFloatField,
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    TimeZoneField,
+)
 from linkdo.openapi import GEMINI_KEY_HEADER, caller_gemini_key, error_response
 from tasks import models
 from tasks.models import Priority, Status, Task
-from tasks.openapi import ScoredTaskSerializer, TaskSerializer
+from tasks.openapi import STATS_EXAMPLE, ScoredTaskSerializer, StatsSerializer, TaskSerializer
 from tasks.selectors import (
     task_json_by_id,
     task_list_to_json,
@@ -20,10 +26,11 @@ from tasks.selectors import (
     tasks_by_similarity,
     tasks_search,
 )
+from tasks.stats import workspace_stats
 from workspaces.api import WorkspaceViewSet
 
 # Paths under /api/tasks/ that are not task ids.
-RESERVED_TASK_IDS = frozenset({"sync"})
+RESERVED_TASK_IDS = frozenset({"sync", "parse"})
 
 
 def _validate_task_id(value: str) -> str:
@@ -43,7 +50,15 @@ class TaskWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """Validates a task body; `partial=True` for PATCH/PUT. Output is shaped by tasks.selectors."""
 
     echoed_fields = frozenset(
-        {"workspace_id", "created_at", "updated_at", "embedding", "embedding_status", "cluster"}
+        {
+            "workspace_id",
+            "created_at",
+            "updated_at",
+            "completed_at",
+            "embedding",
+            "embedding_status",
+            "cluster",
+        }
     )
 
     id = StrictCharField(
@@ -198,3 +213,33 @@ class TaskReadViewSet(WorkspaceViewSet):
         if found is None:
             raise self.not_found(task_id)
         return Response(found)
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=1, max_value=365, default=30, help_text="How many days `daily` covers (1 to 365)."
+    )
+    timezone = TimeZoneField(
+        default="UTC", help_text="The user's IANA time zone: where days start and end."
+    )
+
+
+class StatsViewSet(WorkspaceViewSet):
+    """GET /api/stats: how the workspace is going."""
+
+    filter_backends = []
+    list_answers_one_object = True  # one object, for the OpenAPI schema
+
+    @extend_schema(
+        parameters=[StatsQuerySerializer],
+        responses=StatsSerializer,
+        examples=[STATS_EXAMPLE],
+    )
+    def list(self, request):
+        """Counts over the live tasks (deleted ones do not count), the completion rate, the streak
+        of days with a completion ending today or yesterday, per category and tag, and tasks
+        created and completed on each of the last `days` days (oldest first, today last)."""
+        query = self.validated_query(StatsQuerySerializer)
+        return Response(
+            workspace_stats(workspace=self.workspace, days=query["days"], tz=query["timezone"])
+        )

@@ -78,6 +78,9 @@ class Task(models.Model):
     version = models.BigIntegerField(db_default=0)
     field_versions = models.JSONField(db_default=Value({}, output_field=models.JSONField()))
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # When the task was done: set as its status becomes `done`, cleared when it leaves it (the
+    # statistics count completions per day from it).
+    completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
@@ -105,6 +108,11 @@ class Task(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=Status.values), name="task_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status=Status.DONE, completed_at__isnull=False)
+                | (~models.Q(status=Status.DONE) & models.Q(completed_at__isnull=True)),
+                name="task_completed_at_iff_done",
             ),
             models.CheckConstraint(
                 condition=~models.Q(title__regex=r"^\s*$"), name="task_title_not_blank"

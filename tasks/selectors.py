@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.db.models import Count, F, Func, Q, QuerySet, TextField, Value
 from pgvector.django import CosineDistance
 
 from linkdo.ai import AIProvider
@@ -33,6 +33,7 @@ TASK_FIELDS = (
     "cluster",
     "created_at",
     "updated_at",
+    "completed_at",
 )
 
 
@@ -43,7 +44,8 @@ def task_row_to_json(row: tuple, *, include_embedding: bool = False) -> dict:
     """
     (
         workspace_id, client_id, title, description, priority, status, category, tags,
-        due, due_has_time, embedding_hash, x, y, cluster, created_at, updated_at, *rest,
+        due, due_has_time, embedding_hash, x, y, cluster, created_at, updated_at, completed_at,
+        *rest,
     ) = row  # fmt: skip
     if due is not None:
         due = iso_datetime(due) if due_has_time else due.date().isoformat()
@@ -63,6 +65,7 @@ def task_row_to_json(row: tuple, *, include_embedding: bool = False) -> dict:
         "cluster": cluster,
         "created_at": iso_datetime(created_at),
         "updated_at": iso_datetime(updated_at),
+        "completed_at": iso_datetime(completed_at),
     }
     if include_embedding:
         data["embedding"] = None if rest[0] is None else [float(v) for v in rest[0]]
@@ -204,3 +207,16 @@ def tag_counts(*, workspace: Workspace, tags: list[str] | None = None) -> dict[s
 def tag_list(*, workspace: Workspace) -> list[str]:
     """The workspace's distinct tags, sorted by code point (stable across database collations)."""
     return sorted(tag_counts(workspace=workspace))
+
+
+def category_list(*, workspace: Workspace) -> list[str]:
+    """The workspace's categories in use, most used first (ties alphabetical)."""
+    rows = (
+        task_list(workspace=workspace)
+        .order_by()
+        .values("category")
+        .annotate(n=Count("id"))
+        .order_by("-n", "category")
+        .values_list("category", flat=True)
+    )
+    return list(rows)

@@ -5,6 +5,7 @@ model fields, applying a change with its versions, inserting and reviving rows. 
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from linkdo.errors import ConflictError
 from tasks.embeddings import task_text
@@ -33,7 +34,8 @@ def task_apply(
     columns to write (empty when nothing differs).
 
     The task takes the version, `changed_at` as updated_at (unless `fields` carries one), and the
-    field versions of what changed (linked fields together). A new text marks the embedding pending
+    field versions of what changed (linked fields together). A new status sets or clears
+    completed_at (at `changed_at`), unless `fields` carries it. A new text marks the embedding pending
     unless `fields` carries its hash; a new text or a move decides `place_pending`: the client's
     place wins over a pending projection, and a new meaning waits for a new place.
     """
@@ -52,6 +54,10 @@ def task_apply(
     if changed_at is not None and "updated_at" not in fields:
         task.updated_at = changed_at
         columns.add("updated_at")
+    if "status" in changed and "completed_at" not in fields:
+        done = task.status == Task.Status.DONE
+        task.completed_at = (changed_at or timezone.now()) if done else None
+        columns.add("completed_at")
     text_changed = task_text(task) != old_text
     if text_changed and "embedding_hash" not in fields:
         task.embedding_hash = None
@@ -62,6 +68,14 @@ def task_apply(
         task.place_pending = not moved and task.embedding_hash is None
         columns.add("place_pending")
     return columns
+
+
+def task_set_completion(task: Task, *, at: datetime) -> None:
+    """A new task created as done was done `at` (when it does not say)."""
+    if task.status == Task.Status.DONE and task.completed_at is None:
+        task.completed_at = at
+    elif task.status != Task.Status.DONE:
+        task.completed_at = None
 
 
 def task_insert(task: Task) -> None:
@@ -82,7 +96,7 @@ def task_insert(task: Task) -> None:
 _REVIVED_FIELDS = (
     "title", "description", "priority", "status", "category", "tags", "due_date",
     "due_date_has_time", "embedding_hash", "x", "y", "cluster", "place_pending", "version",
-    "field_versions", "deleted_at", "created_at", "updated_at",
+    "field_versions", "deleted_at", "completed_at", "created_at", "updated_at",
 )  # fmt: skip
 
 

@@ -78,6 +78,7 @@ def gemini(settings, fake_gemini_server):
     settings.LINKDO_EMBED_TIMEOUT_S = 1.5
     settings.LINKDO_EMBED_BATCH_TIMEOUT_S = 5.0
     settings.LINKDO_TAGS_TIMEOUT_S = 1.5
+    settings.LINKDO_PARSE_TIMEOUT_S = 1.5
     settings.LINKDO_AI_MAX_RETRIES = 2
     reset_providers()
     yield fake_gemini_server

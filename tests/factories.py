@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 
 from graph.models import Edge, Origin
 from tasks.models import Embedding, Task
@@ -22,6 +23,8 @@ class TaskFactory(factory.django.DjangoModelFactory):
     client_id = factory.Sequence(lambda n: f"task-{n}")
     title = factory.Sequence(lambda n: f"Task number {n}")
     tags = factory.LazyFunction(list)
+    status = "todo"
+    completed_at = factory.LazyAttribute(lambda t: timezone.now() if t.status == "done" else None)
 
     @factory.post_generation
     def embedding(task, create, vector, **kwargs):

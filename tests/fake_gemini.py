@@ -31,6 +31,8 @@ class FakeGemini:
         self.mode = "ok"
         self.hang_seconds = 30.0
         self.tags_answer: list[str] = ["planning", "work", "writing"]
+        # The answer to a task-parsing request (its schema names `source_text`).
+        self.parse_answer: object = {"tasks": []}
         self.finish_reason = "STOP"
         self.default_dim = default_dim
         self.calls: Counter[str] = Counter()
@@ -56,6 +58,7 @@ class FakeGemini:
         with self._lock:
             self.mode = "ok"
             self.finish_reason = "STOP"
+            self.parse_answer = {"tasks": []}
             self.calls.clear()
             self.requests.clear()
 
@@ -104,7 +107,7 @@ class FakeGemini:
                         200, {"embedding": fake._embed_answer([body], mode)["embeddings"][0]}
                     )
                 if kind == "generateContent":
-                    return self._send(200, fake._generate_answer())
+                    return self._send(200, fake._generate_answer(body))
                 return self._send(404, {"error": {"code": 404, "message": f"no route {self.path}"}})
 
             def _send(self, status, payload):
@@ -129,8 +132,10 @@ class FakeGemini:
             embeddings = embeddings[:-1]
         return {"embeddings": embeddings}
 
-    def _generate_answer(self) -> dict:
-        text = json.dumps({"tags": self.tags_answer})
+    def _generate_answer(self, body: dict) -> dict:
+        parsing = "source_text" in json.dumps(body.get("generationConfig", {}))
+        answer = self.parse_answer if parsing else {"tags": self.tags_answer}
+        text = json.dumps(answer, ensure_ascii=False)
         return {
             "candidates": [
                 {

@@ -33,7 +33,7 @@ from graph.services import (
 )
 from tasks.models import Task, linked_fields
 from tasks.selectors import task_to_json
-from tasks.services import task_apply
+from tasks.services import task_apply, task_set_completion
 from workspaces.models import Workspace
 from workspaces.services import workspace_lock, workspace_set_version
 
@@ -43,14 +43,14 @@ _INSERT_TASKS_SQL = """
 INSERT INTO tasks_task (
     workspace_id, client_id, title, description, priority, status, category, tags, due_date,
     due_date_has_time, x, y, place_pending, embedding_hash, cluster, version, field_versions,
-    deleted_at, created_at, updated_at)
+    deleted_at, completed_at, created_at, updated_at)
 SELECT %(ws)s, r.client_id, r.title, r.description, r.priority, r.status, r.category, r.tags,
     r.due_date, r.due_date_has_time, r.x, r.y, r.place_pending, NULL, NULL, %(version)s, '{}',
-    NULL, %(now)s, r.updated_at
+    NULL, r.completed_at, %(now)s, r.updated_at
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     client_id text, title text, description text, priority text, status text, category text,
     tags text[], due_date timestamptz, due_date_has_time boolean, x float8, y float8,
-    place_pending boolean, updated_at timestamptz)
+    place_pending boolean, completed_at timestamptz, updated_at timestamptz)
 RETURNING id, client_id
 """
 _INSERTED_FIELDS = (
@@ -66,6 +66,7 @@ def _insert_tasks(workspace: Workspace, tasks: list[Task], version: int, now: da
             **{name: getattr(task, name) for name in _INSERTED_FIELDS},
             "due_date": task.due_date.isoformat() if task.due_date else None,
             "updated_at": task.updated_at.isoformat(),
+            "completed_at": task.completed_at and task.completed_at.isoformat(),
         }
         for task in tasks
     ]
@@ -207,6 +208,7 @@ class _TaskWriter:
             created_at=self.now, updated_at=client_time, embedding_hash=None, place_pending=False,
             **item.fields,
         )  # fmt: skip
+        task_set_completion(task, at=client_time)
         self.creates.append(task)
         if "x" not in item.fields and "y" not in item.fields:
             task.place_pending = True

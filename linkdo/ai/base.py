@@ -1,4 +1,5 @@
-"""What every AI provider offers (embeddings, tag suggestions) and the one error they raise."""
+"""What every AI provider offers (embeddings, tag suggestions, tasks from free text) and the one
+error they raise."""
 
 from typing import Protocol
 
@@ -23,4 +24,18 @@ class AIProvider(Protocol):
         self, text: str, vocabulary: list[str], *, deadline_s: float
     ) -> list[str] | None:
         """Tags from a language model, or None when this provider has none. Raises ProviderError."""
+        ...
+
+    def parse_tasks(
+        self,
+        text: str,
+        *,
+        today: str,
+        vocabulary: list[str],
+        categories: list[str],
+        deadline_s: float,
+    ) -> list[dict] | None:
+        """Tasks found in free text by a language model ({title, description, due_date, category,
+        tags, source_text}, checked against PARSE_SCHEMA), or None when this provider has none.
+        Raises ProviderError."""
         ...

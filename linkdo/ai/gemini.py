@@ -32,6 +32,52 @@ Answer in the task's language. Existing tags: {vocabulary}
 Task: {text}"""
 
 
+PARSE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "tasks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "due_date": {"type": "string", "nullable": True, "description": "YYYY-MM-DD"},
+                    "category": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "source_text": {"type": "string"},
+                },
+                "required": ["title", "due_date", "tags", "source_text"],
+            },
+        }
+    },
+    "required": ["tasks"],
+}
+PARSE_PROMPT = """Split this note into the separate to-do tasks it contains (none if it holds no task).
+For each task: a short title in the note's language, a description only if the note says more,
+the due date as YYYY-MM-DD (or null) resolved against today, {today} (a weekday means the next
+one), a category from the workspace's categories when one fits, and 1 to 3 short tags,
+preferring the workspace's existing tags. source_text is the part of the note the task comes from.
+Workspace categories: {categories}
+Workspace tags: {vocabulary}
+
+Note: {text}"""
+
+
+def _read_tags(answer) -> list[str]:
+    tags = answer.get("tags") if isinstance(answer, dict) else None
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ProviderError("Gemini tag answer was not a list of strings")
+    return tags
+
+
+def _read_tasks(answer) -> list[dict]:
+    tasks = answer.get("tasks") if isinstance(answer, dict) else None
+    if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
+        raise ProviderError("Gemini task answer was not a list of tasks")
+    return tasks
+
+
 def _retry_delay(error: errors.APIError) -> float | None:
     """The server's RetryInfo delay ("1.5s") when it sent one."""
     details = (error.details or {}).get("error", {}).get("details", []) if error.details else []
@@ -128,14 +174,38 @@ class GeminiProvider:
         prompt = TAGS_PROMPT.format(
             vocabulary=json.dumps(vocabulary, ensure_ascii=False), text=text
         )
+        return self._generate_json(prompt, TAGS_SCHEMA, "tags", deadline_s, 256, _read_tags)
+
+    def parse_tasks(
+        self,
+        text: str,
+        *,
+        today: str,
+        vocabulary: list[str],
+        categories: list[str],
+        deadline_s: float,
+    ) -> list[dict]:
+        prompt = PARSE_PROMPT.format(
+            today=today,
+            categories=json.dumps(categories, ensure_ascii=False),
+            vocabulary=json.dumps(vocabulary, ensure_ascii=False),
+            text=text,
+        )
+        return self._generate_json(prompt, PARSE_SCHEMA, "parse", deadline_s, 2048, _read_tasks)
+
+    def _generate_json(
+        self, prompt: str, schema: dict, kind: str, deadline_s: float, max_tokens: int, read
+    ):
+        """One structured-output call: read(the model's JSON answer), or ProviderError (`read`
+        raises it for an answer off the schema)."""
 
         def request(timeout_ms: int):
             config = types.GenerateContentConfig(
                 response_mime_type="application/json",
-                response_schema=TAGS_SCHEMA,
+                response_schema=schema,
                 # gemini-2.5-flash's thinking tokens count against the output limit: no thinking.
                 thinking_config=types.ThinkingConfig(thinking_budget=0),
-                max_output_tokens=256,
+                max_output_tokens=max_tokens,
                 temperature=0.2,
                 http_options=types.HttpOptions(timeout=timeout_ms),
             )
@@ -146,14 +216,12 @@ class GeminiProvider:
             if candidate is None or candidate.finish_reason != types.FinishReason.STOP:
                 reason = getattr(candidate, "finish_reason", None)
                 raise ProviderError(
-                    f"Gemini tag answer was cut off or blocked (finish reason {reason})"
+                    f"Gemini {kind} answer was cut off or blocked (finish reason {reason})"
                 )
             try:
-                tags = json.loads(response.text or "")["tags"]
-            except (ValueError, KeyError, TypeError):
-                raise ProviderError("Gemini tag answer was not the requested JSON") from None
-            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                raise ProviderError("Gemini tag answer was not a list of strings")
-            return tags
+                answer = json.loads(response.text or "")
+            except ValueError:
+                raise ProviderError(f"Gemini {kind} answer was not the requested JSON") from None
+            return read(answer)
 
-        return self._call("tags", 1, request, deadline=time.monotonic() + deadline_s)
+        return self._call(kind, 1, request, deadline=time.monotonic() + deadline_s)

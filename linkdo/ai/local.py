@@ -41,3 +41,6 @@ class LocalProvider:
 
     def suggest_tags(self, text: str, vocabulary: list[str], *, deadline_s: float = 0) -> None:
         return None
+
+    def parse_tasks(self, text: str, **context) -> None:
+        return None

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from graph.models import Edge
 from tasks.models import Embedding, Task
@@ -112,7 +113,9 @@ def test_reembed_action_embeds_pending_tasks_of_the_selected_workspace(admin_cli
 
 def test_task_and_edge_lists_filter_and_search(admin_client, mapped):
     a1 = mapped[0]
-    Task.objects.filter(pk=a1.pk).update(tags=["urgent"], status="done")
+    Task.objects.filter(pk=a1.pk).update(
+        tags=["urgent"], status="done", completed_at=timezone.now()
+    )
     by_status = admin_client.get("/admin/tasks/task/?status__exact=done").content.decode()
     assert "Write &lt;b&gt;report" in by_status and "Plan trip" not in by_status
     by_tag = admin_client.get("/admin/tasks/task/?q=urgent").content.decode()

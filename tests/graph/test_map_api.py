@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from graph.layout import MAX_SCALE_PER_ROOT_N, spiral_positions
 from graph.models import Edge
@@ -198,7 +199,7 @@ def test_similar_tasks_are_ranked_and_scoped(client_a, client_b, ws_a, ws_b, sla
     assert client_a.get("/api/tasks/me/similar?k=0").status_code == 400
     assert client_a.get("/api/tasks/me/similar?k=many").status_code == 400
     # The list filters narrow the candidates (the schema fuzzer found them documented, ignored).
-    Task.objects.filter(client_id="near0").update(status="done")
+    Task.objects.filter(client_id="near0").update(status="done", completed_at=timezone.now())
     todo = client_a.get("/api/tasks/me/similar?status=todo").json()
     assert [t["id"] for t in todo] == ["near1", "near2"]
     assert client_a.get("/api/tasks/me/similar?status=someday").status_code == 400
