@@ -16,7 +16,7 @@ def main() -> None:
     settings.DEBUG = False
     settings.LINKDO_THROTTLE_WORKSPACE = None
     settings.LINKDO_THROTTLE_IP = None
-    from bench import embeddings, graph_get, map_layout, sync, worst_push
+    from bench import capture, embeddings, graph_get, map_layout, stats, sync, worst_push
     from bench.common import print_table
 
     suites = {
@@ -25,6 +25,8 @@ def main() -> None:
         "map": map_layout,
         "sync": sync,
         "worst-push": worst_push,
+        "stats": stats,
+        "capture": capture,
     }
     chosen = sys.argv[1:] or list(suites)
     results = []

@@ -41,6 +41,7 @@ def drop_workspace(workspace_id: str) -> None:
         cursor.execute("DELETE FROM graph_edge WHERE workspace_id = %s", [workspace_id])
         cursor.execute("DELETE FROM tasks_embedding WHERE workspace_id = %s", [workspace_id])
         cursor.execute("DELETE FROM tasks_task WHERE workspace_id = %s", [workspace_id])
+        cursor.execute("DELETE FROM tasks_taskcount WHERE workspace_id = %s", [workspace_id])
         cursor.execute("DELETE FROM workspaces_workspace WHERE id = %s", [workspace_id])
     workspace_forget(workspace_id)  # or this process would take the deleted row for existing
 

@@ -2,6 +2,7 @@
 two actions that go through the same services as the API. Rows are read-only (ReadOnlyAdmin)."""
 
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.core.management import CommandError, call_command
@@ -14,11 +15,14 @@ from django.utils.safestring import mark_safe
 from graph.map import graph_auto_arrange
 from graph.models import Edge
 from graph.svg import MapNode, map_svg
+from tasks.charts import daily_chart_svg
 from tasks.models import Task
+from tasks.stats import workspace_stats
 from workspaces.admin import ReadOnlyAdmin
 from workspaces.models import Workspace
 
 MAP_MAX_TASKS = 5000
+ACTIVITY_DAYS = 30
 PREVIEW_ROWS = 50
 
 
@@ -50,13 +54,13 @@ class WorkspaceAdmin(ReadOnlyAdmin):
         "id",
         ("created_at", "last_seen_at", "arranged_at"),
         ("task_count", "edge_count", "pending_count", "change_version"),
-        "map",
+        ("map", "activity"),
         "tasks_preview",
         "edges_preview",
     )
     readonly_fields = (
         "id", "created_at", "last_seen_at", "arranged_at", "task_count", "edge_count",
-        "pending_count", "change_version", "map", "tasks_preview", "edges_preview",
+        "pending_count", "change_version", "map", "activity", "tasks_preview", "edges_preview",
     )  # fmt: skip
 
     def get_queryset(self, request):
@@ -114,6 +118,19 @@ class WorkspaceAdmin(ReadOnlyAdmin):
         return format_html(
             "{}{}<p class='help'>{}</p>", mark_safe(map_svg(nodes, list(edges))), note, legend
         )
+
+    @admin.display(description="last 30 days")
+    def activity(self, obj):
+        stats = workspace_stats(workspace=obj, days=ACTIVITY_DAYS, tz=ZoneInfo("UTC"))
+        summary = format_html(
+            "<p class='help'>{} done of {} ({}), streak {} days, {} overdue; days in UTC</p>",
+            stats["done"],
+            stats["total"],
+            "-" if stats["completion_rate"] is None else f"{stats['completion_rate']:.0%}",
+            stats["streak_days"],
+            stats["overdue"],
+        )
+        return format_html("{}{}", mark_safe(daily_chart_svg(stats["daily"])), summary)
 
     @admin.display(description="tasks")
     def tasks_preview(self, obj):

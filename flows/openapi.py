@@ -7,6 +7,7 @@ from rest_framework import serializers
 from tasks.openapi import TaskSerializer
 
 SYNC_STATUSES = ["created", "updated", "unchanged", "deleted", "conflict", "rejected"]
+PARSE_SOURCES = ["llm", "rules"]
 
 
 class SyncResultSerializer(serializers.Serializer):
@@ -72,13 +73,13 @@ class ParsedTaskOutSerializer(serializers.Serializer):
 class ParseResponseSerializer(serializers.Serializer):
     tasks = ParsedTaskOutSerializer(many=True)
     source = serializers.ChoiceField(
-        choices=["llm", "rules"], help_text="`llm`: Gemini answered; `rules`: the offline rules."
+        choices=PARSE_SOURCES, help_text="`llm`: Gemini answered; `rules`: the offline rules."
     )
 
 
 class ParseCreatedSerializer(serializers.Serializer):
     tasks = TaskSerializer(many=True, help_text="The stored tasks, with server-made ids.")
-    source = serializers.ChoiceField(choices=["llm", "rules"])
+    source = serializers.ChoiceField(choices=PARSE_SOURCES)
 
 
 PARSE_EXAMPLES = [

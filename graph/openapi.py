@@ -31,6 +31,7 @@ class GraphTaskSerializer(TaskSerializer):
     description = serializers.CharField(allow_blank=True, required=False)
     created_at = serializers.DateTimeField(required=False)
     updated_at = serializers.DateTimeField(required=False)
+    completed_at = serializers.DateTimeField(allow_null=True, required=False)
 
 
 class GraphEdgeSerializer(EdgeSerializer):

@@ -96,6 +96,24 @@ class Task(models.Model):
                 condition=models.Q(embedding_hash__isnull=True),
                 name="task_embedding_pending",
             ),
+            # The statistics' windows: tasks created and completed in the last days, open tasks
+            # past their due date (GET /api/stats reads only those rows).
+            models.Index(
+                fields=["workspace", "created_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="task_created_live",
+            ),
+            models.Index(
+                fields=["workspace", "completed_at"],
+                condition=models.Q(deleted_at__isnull=True, completed_at__isnull=False),
+                name="task_completed_live",
+            ),
+            models.Index(
+                fields=["workspace", "due_date"],
+                condition=models.Q(deleted_at__isnull=True, due_date__isnull=False)
+                & ~models.Q(status="done"),
+                name="task_open_due",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -129,6 +147,32 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}: {self.title}"
+
+
+class TaskCount(models.Model):
+    """How many live tasks of a workspace carry a category or a tag, and how many of those are
+    done. Kept by triggers on tasks_task (migration 0011), so every write path (REST, sync's bulk
+    SQL, import, purge) keeps it right, and the statistics read a few rows, not every task."""
+
+    class Kind(models.TextChoices):
+        CATEGORY = "category"
+        TAG = "tag"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind)
+    key = models.CharField(max_length=MAX_CATEGORY_LENGTH)
+    total = models.IntegerField()
+    done = models.IntegerField()
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "kind", "key"], name="task_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}: {self.done}/{self.total}"
 
 
 class Embedding(models.Model):

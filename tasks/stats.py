@@ -9,54 +9,73 @@ from django.db import connection
 
 from workspaces.models import Workspace
 
-# Days are the user's (in `tz`); a date-only due date is overdue once that day has passed there, a
-# due date with a time once that moment has. The streak is the run of consecutive days with a
-# completion that ends today or yesterday (a day without one yet today does not break it).
+# Days are the user's (in `tz`). Totals, categories and tags come from tasks_taskcount (kept by
+# triggers, migration 0011); the rest reads only the rows it needs through partial indexes: tasks
+# created or completed inside the window, open tasks past their due date (a date-only due date
+# once that day has passed in `tz`, one with a time once that moment has), and the completions of
+# each day of the streak, walked back from today or yesterday until a day without one.
 _STATS_SQL = """
-WITH live AS MATERIALIZED (
-    SELECT status = 'done' AS done, category, tags,
-           (created_at AT TIME ZONE %(tz)s)::date AS created_day,
-           (completed_at AT TIME ZONE %(tz)s)::date AS completed_day,
-           CASE WHEN due_date IS NULL OR status = 'done' THEN false
-                WHEN due_date_has_time THEN due_date < now()
-                ELSE (due_date AT TIME ZONE 'UTC')::date < %(today)s END AS overdue
-    FROM tasks_task WHERE workspace_id = %(ws)s AND deleted_at IS NULL
+WITH RECURSIVE counts AS (
+    SELECT kind, key, total, done FROM tasks_taskcount
+    WHERE workspace_id = %(ws)s AND total > 0
 ),
-done_days AS (
-    SELECT DISTINCT completed_day AS day FROM live
-    WHERE completed_day IS NOT NULL AND completed_day <= %(today)s
+window_start AS (
+    SELECT ((%(today)s::date - (%(days)s - 1))::timestamp AT TIME ZONE %(tz)s) AS at
 ),
-runs AS (SELECT day, day + row_number() OVER (ORDER BY day DESC)::int AS run FROM done_days),
-latest AS (SELECT max(day) AS day FROM done_days),
-days AS (
-    SELECT generate_series(%(today)s::date - (%(days)s - 1), %(today)s::date, '1 day')::date AS day
+created AS (
+    SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n FROM tasks_task
+    WHERE workspace_id = %(ws)s AND deleted_at IS NULL
+      AND created_at >= (SELECT at FROM window_start)
+    GROUP BY 1
+),
+completed AS (
+    SELECT (completed_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n FROM tasks_task
+    WHERE workspace_id = %(ws)s AND deleted_at IS NULL AND completed_at IS NOT NULL
+      AND completed_at >= (SELECT at FROM window_start)
+    GROUP BY 1
+),
+streak (day) AS (
+    (SELECT d FROM (VALUES (%(today)s::date), (%(today)s::date - 1)) AS v(d)
+     WHERE EXISTS (
+         SELECT 1 FROM tasks_task WHERE workspace_id = %(ws)s AND deleted_at IS NULL
+           AND completed_at >= (d::timestamp AT TIME ZONE %(tz)s)
+           AND completed_at < ((d + 1)::timestamp AT TIME ZONE %(tz)s))
+     ORDER BY d DESC LIMIT 1)
+    UNION ALL
+    SELECT s.day - 1 FROM streak s
+    WHERE EXISTS (
+        SELECT 1 FROM tasks_task WHERE workspace_id = %(ws)s AND deleted_at IS NULL
+          AND completed_at >= ((s.day - 1)::timestamp AT TIME ZONE %(tz)s)
+          AND completed_at < (s.day::timestamp AT TIME ZONE %(tz)s))
 )
 SELECT json_build_object(
-    'total', (SELECT count(*) FROM live),
-    'done', (SELECT count(*) FILTER (WHERE done) FROM live),
-    'overdue', (SELECT count(*) FILTER (WHERE overdue) FROM live),
-    'streak_days', (
-        SELECT count(*) FROM runs, latest
-        WHERE latest.day >= %(today)s::date - 1 AND runs.run = latest.day + 1
+    'total', (SELECT coalesce(sum(total), 0) FROM counts WHERE kind = 'category'),
+    'done', (SELECT coalesce(sum(done), 0) FROM counts WHERE kind = 'category'),
+    'overdue', (
+        SELECT count(*) FROM tasks_task
+        WHERE workspace_id = %(ws)s AND deleted_at IS NULL AND due_date IS NOT NULL
+          AND status <> 'done'
+          AND due_date < greatest(now(), %(today)s::date::timestamp AT TIME ZONE 'UTC')
+          AND CASE WHEN due_date_has_time THEN due_date < now()
+                   ELSE (due_date AT TIME ZONE 'UTC')::date < %(today)s END
     ),
+    'streak_days', (SELECT count(*) FROM streak),
     'by_category', (
-        SELECT coalesce(json_agg(json_build_object('category', category, 'total', total,
-                                                   'done', done) ORDER BY total DESC, category), '[]')
-        FROM (SELECT category, count(*) AS total, count(*) FILTER (WHERE done) AS done
-              FROM live GROUP BY category) c
+        SELECT coalesce(json_agg(json_build_object('category', key, 'total', total, 'done', done)
+                                 ORDER BY total DESC, key), '[]')
+        FROM counts WHERE kind = 'category'
     ),
     'by_tag', (
-        SELECT coalesce(json_agg(json_build_object('tag', tag, 'total', total, 'done', done)
-                                 ORDER BY total DESC, tag), '[]')
-        FROM (SELECT tag, count(*) AS total, count(*) FILTER (WHERE done) AS done
-              FROM live, unnest(tags) AS tag GROUP BY tag) t
+        SELECT coalesce(json_agg(json_build_object('tag', key, 'total', total, 'done', done)
+                                 ORDER BY total DESC, key), '[]')
+        FROM counts WHERE kind = 'tag'
     ),
     'daily', (
-        SELECT json_agg(json_build_object('date', days.day, 'created', coalesce(c.n, 0),
-                                          'completed', coalesce(d.n, 0)) ORDER BY days.day)
-        FROM days
-        LEFT JOIN (SELECT created_day AS day, count(*) AS n FROM live GROUP BY 1) c USING (day)
-        LEFT JOIN (SELECT completed_day AS day, count(*) AS n FROM live GROUP BY 1) d USING (day)
+        SELECT json_agg(json_build_object('date', day, 'created', coalesce(c.n, 0),
+                                          'completed', coalesce(d.n, 0)) ORDER BY day)
+        FROM generate_series(%(today)s::date - (%(days)s - 1), %(today)s::date, '1 day') AS g(at)
+        CROSS JOIN LATERAL (SELECT g.at::date AS day) AS days
+        LEFT JOIN created c USING (day) LEFT JOIN completed d USING (day)
     )
 )::text
 """

@@ -219,6 +219,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "tasks.models.Status",
         "PriorityEnum": "tasks.models.Priority",
         "SyncItemStatusEnum": "flows.openapi.SYNC_STATUSES",
+        "ParseSourceEnum": "flows.openapi.PARSE_SOURCES",
     },
 }
 

@@ -2,6 +2,7 @@
 only the selected workspace, read-only task and edge lists with filters and search."""
 
 import re
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -151,3 +152,23 @@ def test_admin_requires_login(client, db):
 def test_api_clients_cannot_reach_admin_data(mapped):
     response = WorkspaceClient("alpha").get("/admin/workspaces/workspace/alpha/change/")
     assert response.status_code == 302
+
+
+def test_workspace_page_charts_the_last_30_days(admin_client, mapped):
+    """Created vs completed per day, next to the map: this workspace's tasks only."""
+    a1 = mapped[0]
+    Task.objects.filter(pk=a1.pk).update(status="done", completed_at=timezone.now())
+    TaskFactory(workspace=a1.workspace, client_id="old", status="done",
+                completed_at=timezone.now() - timedelta(days=2))  # fmt: skip
+    page = admin_client.get("/admin/workspaces/workspace/alpha/change/").content.decode()
+    chart = re.search(
+        r'<svg [^>]*aria-label="tasks created and completed per day".*?</svg>', page, re.S
+    )
+    assert chart is not None
+    bars = re.findall(
+        r"<title>(\d{4}-\d{2}-\d{2}): (\d+) (created|completed)</title>", chart.group(0)
+    )
+    assert len(bars) == 60  # 30 days, two bars each
+    today = timezone.now().date().isoformat()
+    assert (today, "4", "created") in bars and (today, "1", "completed") in bars
+    assert "2 done of 4 (50%), streak 1 days" in page  # the day before yesterday is a gap

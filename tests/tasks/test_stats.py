@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 
-from tasks.models import Task
+from tasks.models import Task, TaskCount
 from tests.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +176,48 @@ def test_export_and_import_carry_completed_at(ws_a):
     call_command("import_workspace", path, workspace="older", stdout=StringIO())
     imported = Task.objects.get(workspace_id="older", client_id="d")
     assert imported.completed_at == imported.updated_at
+
+
+def _counts_from_tasks() -> set[tuple]:
+    """The category and tag counts recomputed from every live task (what the triggers keep)."""
+    from collections import Counter
+
+    total, done = Counter(), Counter()
+    for task in Task.objects.filter(deleted_at__isnull=True):
+        for key in [("category", task.category)] + [("tag", tag) for tag in task.tags]:
+            total[(task.workspace_id, *key)] += 1
+            done[(task.workspace_id, *key)] += task.status == "done"
+    return {(*key, n, done[key]) for key, n in total.items()}
+
+
+def _counts_kept() -> set[tuple]:
+    rows = TaskCount.objects.filter(total__gt=0)
+    return set(rows.values_list("workspace_id", "kind", "key", "total", "done"))
+
+
+def test_the_kept_counts_follow_every_write_path(client_a, client_b, ws_a):
+    client_a.post("/api/tasks", {"id": "a", "title": "A", "tags": ["x", "y"], "category": "work"})
+    client_a.post("/api/tasks", {"id": "b", "title": "B", "tags": ["x"], "status": "done"})
+    client_b.post("/api/tasks", {"id": "a", "title": "Theirs", "tags": ["x"]})
+    assert _counts_kept() == _counts_from_tasks()
+    client_a.patch("/api/tasks/a", {"tags": ["y", "z"], "status": "done"})
+    client_a.patch("/api/tasks/b", {"x": 10.0, "y": 5.0})  # nothing counted changes
+    client_a.delete("/api/tasks/b")
+    assert _counts_kept() == _counts_from_tasks()
+    client_a.post(
+        "/api/tasks/sync",
+        {"tasks": [{"id": "c", "title": "C", "tags": ["x"]}, {"id": "a", "category": "home"},
+                   {"id": "b", "title": "B again", "tags": ["q"]}, {"id": "gone", "deleted": True}]},
+    )  # fmt: skip
+    client_a.post("/api/graph/auto-arrange")
+    assert _counts_kept() == _counts_from_tasks()
+    out = StringIO()
+    call_command("export_workspace", "alpha", stdout=out)
+    path = "/tmp/linkdo-export-counts.json"
+    with open(path, "w") as handle:
+        handle.write(out.getvalue())
+    call_command("import_workspace", path, workspace="gamma", stdout=StringIO())
+    client_a.delete("/api/tasks/c")
+    call_command("purge_tombstones", "--older-than", "0d", stdout=StringIO())
+    assert _counts_kept() == _counts_from_tasks()
+    assert ("gamma", "tag", "z", 1, 1) in _counts_kept()

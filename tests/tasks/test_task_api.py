@@ -26,6 +26,7 @@ TASK_KEYS = {
     "y",
     "created_at",
     "updated_at",
+    "completed_at",
 }
 
 
