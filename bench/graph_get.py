@@ -17,7 +17,7 @@ EDGES = 50_000
 
 RAW_TASKS_SQL = """
 SELECT workspace_id, client_id, title, description, priority, status, category, tags, due_date,
-       x, y, created_at, updated_at
+       x, y, created_at, updated_at, completed_at
 FROM tasks_task WHERE workspace_id = %s ORDER BY created_at, id
 """
 RAW_EDGES_SQL = """

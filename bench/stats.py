@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 
 from bench.common import Result, drop_workspace, median_seconds
-from tasks.stats import _STATS_SQL
+from tasks.stats import STATS_SQL
 from workspaces.models import Workspace
 
 WORKSPACE = "bench-stats"
@@ -45,7 +45,7 @@ def run() -> list[Result]:
     def raw():
         with connection.cursor() as cursor:
             params = {"ws": WORKSPACE, "tz": "Asia/Seoul", "today": _today(), "days": 30}
-            cursor.execute(_STATS_SQL, params)
+            cursor.execute(STATS_SQL, params)
             cursor.fetchone()
 
     try:

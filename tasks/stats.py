@@ -14,7 +14,7 @@ from workspaces.models import Workspace
 # created or completed inside the window, open tasks past their due date (a date-only due date
 # once that day has passed in `tz`, one with a time once that moment has), and the completions of
 # each day of the streak, walked back from today or yesterday until a day without one.
-_STATS_SQL = """
+STATS_SQL = """
 WITH RECURSIVE counts AS (
     SELECT kind, key, total, done FROM tasks_taskcount
     WHERE workspace_id = %(ws)s AND total > 0
@@ -87,7 +87,7 @@ def workspace_stats(*, workspace: Workspace, days: int, tz: ZoneInfo) -> dict:
     today = datetime.now(tz).date()
     params = {"ws": workspace.pk, "tz": tz.key, "today": today, "days": days}
     with connection.cursor() as cursor:
-        cursor.execute(_STATS_SQL, params)
+        cursor.execute(STATS_SQL, params)
         stats = json.loads(cursor.fetchone()[0])
     total, done = stats["total"], stats["done"]
     return {
