@@ -33,9 +33,11 @@ migrate: install
 
 # collectstatic: with DJANGO_DEBUG=false WhiteNoise serves the admin's and Swagger UI's assets from
 # STATIC_ROOT only (the image runs it at build time; here, at every start).
+# The web server and the job worker (background embeddings, the sweep, the purge) together; Ctrl-C
+# stops both, and if one dies the command stops the other and fails (linkdo/serve.py).
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/gunicorn linkdo.wsgi --config deploy/gunicorn.conf.py
+	$(BIN)/python -m linkdo.serve
 
 lint: install
 	$(BIN)/ruff check .

@@ -102,12 +102,12 @@ def _populate_by_rule(rng: random.Random) -> None:
 
 
 def _by_rule(connection) -> list[Result]:
-    from flows.embedding_worker import embedding_worker
+    from flows.jobs import jobs_run_until_idle
 
     drop_workspace(RULE_WORKSPACE)
     try:
         _populate_by_rule(random.Random(5))
-        embedding_worker.wait_idle(timeout=900)
+        jobs_run_until_idle()
         client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=RULE_WORKSPACE)
         size = len(client.get("/api/graph").content)
         edges = Edge.objects.filter(workspace_id=RULE_WORKSPACE, deleted_at__isnull=True).count()

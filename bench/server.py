@@ -62,6 +62,30 @@ def gunicorn(*, workers: int = 2, **env: str):
         process.wait(timeout=30)
 
 
+@contextlib.contextmanager
+def job_workers(count: int = 1, **env: str):
+    """Yield `count` job worker processes (`manage.py procrastinate worker`); stopped on exit."""
+    full_env = {**os.environ, **SERVER_ENV, **env}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "procrastinate", "worker"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(count)
+    ]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
 def _wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while True:

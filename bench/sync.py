@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench.common import Result, drop_workspace
-from flows.embedding_worker import embedding_worker
+from flows.jobs import jobs_run_until_idle
 from graph.models import Edge
 from graph.services import edges_link_by_tags
 from linkdo.ai import get_provider, reset_providers
@@ -63,7 +63,7 @@ def _run_pushes(workspace: str, pushes: list[dict]) -> tuple[float, float, int, 
             statuses += [r["status"] for r in response.json()["results"]]
         elapsed = time.perf_counter() - started
         statements = len(queries.captured_queries)
-    assert embedding_worker.wait_idle(timeout=600), "the embedding thread did not finish"
+    jobs_run_until_idle()  # the job worker, in this process, until the queue is empty
     embedded = time.perf_counter() - started
     pending = Task.objects.filter(workspace_id=workspace, embedding_hash__isnull=True).count()
     assert pending == 0, f"{pending} task(s) left pending"

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 
 from bench.common import Result, drop_workspace
-from flows.embedding_worker import embedding_worker
+from flows.jobs import jobs_run_until_idle
 from graph.models import Edge
 
 WORKSPACE = "bench-worst-push"
@@ -38,7 +38,7 @@ def _push_seconds(bound: int | None, pushes: int) -> list[float]:
         edges = Edge.objects.filter(workspace_id=WORKSPACE, deleted_at__isnull=True).count()
         print(f"  bound={bound}: {edges} live edges after {pushes} pushes", flush=True)
     finally:
-        embedding_worker.wait_idle(timeout=600)  # it embeds the pushed tasks in this process
+        jobs_run_until_idle()  # the job worker embeds the pushed tasks, in this process
         drop_workspace(WORKSPACE)
         settings.LINKDO_AUTOLINKS_PER_TASK = 5
     return seconds

@@ -179,10 +179,4 @@ class TaskViewSet(TaskReadViewSet):
         envelope = SyncRequestSerializer(data=request.data)
         if not envelope.is_valid():
             raise ApplicationError(f"The sync body is not valid: {errors_text(envelope.errors)}")
-        return Response(
-            sync_exchange(
-                workspace=self.workspace,
-                request=envelope.validated_data,
-                provider=request_provider(request),
-            )
-        )
+        return Response(sync_exchange(workspace=self.workspace, request=envelope.validated_data))

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError
 
-from bench.server import gunicorn
+from bench.server import gunicorn, job_workers
 from tasks.models import Task
 from tests.conftest import WorkspaceClient
 
@@ -76,7 +76,10 @@ def test_concurrent_pushes_patches_pulls_and_arranges_under_gunicorn():
     url = f"postgresql://{db['USER']}@{db['HOST'].replace('/', '%2F')}/{db['NAME']}"
     if db.get("PORT"):
         url += f"?port={db['PORT']}"
-    with gunicorn(workers=3, DATABASE_URL=url) as (base, process):
+    with (
+        gunicorn(workers=3, DATABASE_URL=url) as (base, process),
+        job_workers(2, DATABASE_URL=url) as job_processes,
+    ):
         statuses: list = []
         deadline = time.monotonic() + TIME_LIMIT_S
         threads = [
@@ -93,7 +96,10 @@ def test_concurrent_pushes_patches_pulls_and_arranges_under_gunicorn():
                                   deleted_at__isnull=True).exists():  # fmt: skip
             assert time.monotonic() < waited, "background embeddings did not finish"
             time.sleep(0.5)
+        assert all(worker.poll() is None for worker in job_processes)  # no job worker died
     errors = process.stderr.read()
+    job_errors = "".join(worker.stderr.read() for worker in job_processes)
+    assert "Traceback" not in job_errors, job_errors[-3000:]
     assert len(statuses) >= CLIENTS * 10
     server_errors = [(kind, code) for kind, code in statuses if code >= 500]
     assert server_errors == [], server_errors

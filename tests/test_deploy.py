@@ -4,6 +4,7 @@ the code: env names, ports, probes, images, commands. And run the image's comman
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -175,4 +176,81 @@ def test_make_run_collects_static_files_before_serving():
     STATIC_ROOT only: `make run` must fill it, as the image's build does."""
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
-    assert recipe.index("manage.py collectstatic --noinput") < recipe.index("gunicorn linkdo.wsgi")
+    assert recipe.index("manage.py collectstatic --noinput") < recipe.index("-m linkdo.serve")
+
+
+def _serve(port: int) -> subprocess.Popen:
+    """`make run`'s last step (linkdo.serve) against the test database, DEBUG off."""
+    db = settings.DATABASES["default"]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
+        "DJANGO_DEBUG": "false",
+        "SECRET_KEY": "x" * 50,
+        "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST'].replace('/', '%2F')}/{db['NAME']}",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "LINKDO_PRELOAD_KOREAN": "false",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "linkdo.serve"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found]
+
+
+def _wait_for(condition, seconds: float, message: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.3)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_make_run_serves_and_works_and_stops_both_on_sigterm():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve = _serve(port)
+    try:
+        _wait_for(lambda: _healthy(port), 40, "the web server did not answer within 40 s")
+        assert len(_children(serve.pid)) == 2  # gunicorn's master and the worker
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=40) == 0
+        assert not _healthy(port)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_make_run_fails_loudly_when_the_worker_dies():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve = _serve(port)
+    try:
+        _wait_for(lambda: _healthy(port), 40, "the web server did not answer within 40 s")
+        web, worker = _children(serve.pid)
+        os.kill(worker, signal.SIGKILL)
+        assert serve.wait(timeout=40) == 1
+        output = serve.stdout.read()
+        assert "the worker process exited" in output
+        assert not _healthy(port)  # the web server was stopped with it
+    finally:
+        if serve.poll() is None:
+            serve.kill()

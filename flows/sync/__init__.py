@@ -3,7 +3,7 @@
 Without a `cursor` key, the old backend's exchange (push, then every live task and edge). With
 `"cursor": null | "<opaque>"`, the delta protocol: push with per-item results, then the changes since
 the cursor in server-version order, paged. See README "Offline sync" for the protocol.
-Embeddings of pushed tasks are computed after the push commits (flows.embedding_worker).
+Embeddings of pushed tasks are computed after the push commits, by the job worker (flows.jobs).
 """
 
 from collections import Counter
@@ -13,11 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
 
-from flows.embedding_worker import embedding_worker
+from flows.jobs import embedding_enqueue
 from flows.sync.pull import decode_cursor, pull_changes
 from flows.sync.push import apply_push, parse_push
 from graph.selectors import edge_list, edge_list_to_json
-from linkdo.ai import AIProvider
 from linkdo.errors import ApplicationError
 from linkdo.fields import iso_datetime
 from linkdo.observability import record_sync_results
@@ -61,7 +60,7 @@ def _check_link_work(workspace: Workspace, parsed) -> None:
         )
 
 
-def sync_exchange(*, workspace: Workspace, request: dict, provider: AIProvider) -> dict:
+def sync_exchange(*, workspace: Workspace, request: dict) -> dict:
     """Apply a push and answer with what the client should pull; all or nothing. `request` is the
     envelope validated by flows.api.SyncRequestSerializer; its items are checked one by one."""
     raw_tasks, raw_edges = request["tasks"], request["edges"]
@@ -78,8 +77,8 @@ def sync_exchange(*, workspace: Workspace, request: dict, provider: AIProvider) 
     _check_link_work(workspace, parsed)
     with transaction.atomic():
         outcome = apply_push(workspace=workspace, parsed=parsed)
-        if outcome.embeddings_pending:
-            transaction.on_commit(lambda: embedding_worker.submit(workspace.pk, provider))
+        if outcome.embeddings_pending:  # queued with the push: committed with it, or not at all
+            embedding_enqueue(workspace_id=workspace.pk)
         body = {"results": outcome.results, "sync_stats": dict(outcome.stats)}
         if delta:
             purged = (

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "procrastinate.contrib.django",
     "workspaces",
     "tasks",
     "graph",
@@ -152,6 +153,13 @@ LINKDO_PARSE_TIMEOUT_S = env_float("LINKDO_PARSE_TIMEOUT_S", 10.0, minimum=0.1)
 LINKDO_ARRANGE_EMBED_TIMEOUT_S = env_float("LINKDO_ARRANGE_EMBED_TIMEOUT_S", 20.0, minimum=0.0)
 LINKDO_AI_MAX_RETRIES = env_int("LINKDO_AI_MAX_RETRIES", 2, minimum=0, maximum=10)
 LINKDO_TAG_CACHE_SECONDS = env_int("LINKDO_TAG_CACHE_SECONDS", 3600, minimum=0)
+# Background work is held by PostgreSQL (procrastinate); jobs live in `flows/jobs.py` (not the
+# library's default `<app>/tasks.py`: `tasks` is an app here).
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "jobs"
+# Tombstones older than this are purged by a daily job (0: never).
+LINKDO_TOMBSTONE_DAYS = env_int("LINKDO_TOMBSTONE_DAYS", 90, minimum=0)
+# A task pending its embedding longer than this gets its workspace a job from the sweep.
+LINKDO_PENDING_SWEEP_AFTER_S = env_int("LINKDO_PENDING_SWEEP_AFTER_S", 60, minimum=1)
 
 LINKDO_SYNC_MAX_ITEMS = env_int("LINKDO_SYNC_MAX_ITEMS", 1000, minimum=1)
 # A push's auto-link work is (its tagged tasks) x (their tag-mates): about 3.7 us a pair here, so

@@ -172,3 +172,10 @@ def test_workspace_page_charts_the_last_30_days(admin_client, mapped):
     today = timezone.now().date().isoformat()
     assert (today, "4", "created") in bars and (today, "1", "completed") in bars
     assert "2 done of 4 (50%), streak 1 days" in page  # the day before yesterday is a gap
+
+
+def test_the_admin_lists_queued_and_failed_jobs(admin_client, client_a):
+    client_a.post("/api/tasks/sync", {"cursor": None, "tasks": [{"id": "q", "title": "Queued"}]})
+    page = admin_client.get("/admin/procrastinate/procrastinatejob/?status__exact=todo")
+    assert page.status_code == 200
+    assert "flows.jobs.embed_workspace" in page.content.decode()

@@ -1,20 +1,32 @@
 """Embeddings of pushed tasks are computed after the push: pending at first, then embedded in
-provider batches by the embedding thread, new tasks projected onto the map under a new version."""
+provider batches by the job worker (flows.jobs), new tasks projected onto the map under a new
+version; the sweep and the purge run as periodic jobs."""
 
 import io
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+from procrastinate.contrib.django.models import ProcrastinateJob
 
-from flows.embedding_worker import embedding_worker
+from flows.jobs import jobs_run_until_idle, purge_old_tombstones, sweep_pending
 from graph.layout import spiral_positions
 from graph.map import embed_pending
 from graph.selectors import layout_basis
 from linkdo.ai import ProviderError
 from tasks.models import Embedding, Task
 from tests.conftest import WorkspaceClient
+from tests.factories import TaskFactory
 from tests.sync.test_sync import sync
+
+
+def empty_job_queue():
+    """The queue's tables are the library's (unmanaged): a transactional test's flush keeps them."""
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs CASCADE")
 
 
 def arranged(client, count=6):
@@ -140,38 +152,97 @@ def test_a_failing_provider_leaves_the_tasks_pending_and_reembed_recovers(client
     assert task.embedding_hash is not None
 
 
+def queued_embedding_jobs() -> list[dict]:
+    return list(
+        ProcrastinateJob.objects.filter(
+            task_name="flows.jobs.embed_workspace", status="todo"
+        ).values("args", "lock", "queueing_lock")
+    )
+
+
+def test_a_push_queues_one_embedding_job_per_workspace_in_its_transaction(ws_a, ws_b):
+    empty_job_queue()
+    client = WorkspaceClient("alpha")
+    sync(client, {"cursor": None, "tasks": [{"id": "a", "title": "A"}]})
+    sync(client, {"cursor": None, "tasks": [{"id": "b", "title": "B"}]})
+    assert queued_embedding_jobs() == [
+        {"args": {"workspace_id": "alpha"}, "lock": "embed:alpha", "queueing_lock": "embed:alpha"}
+    ]
+    # A push that is refused as a whole queues nothing.
+    big = [{"id": f"x{i}", "title": "X"} for i in range(1001)]
+    WorkspaceClient("bravo").post("/api/tasks/sync", {"tasks": big})
+    assert [job["args"] for job in queued_embedding_jobs()] == [{"workspace_id": "alpha"}]
+
+
+def test_a_callers_key_is_written_nowhere_not_even_in_the_queue(client_a):
+    empty_job_queue()
+    response = client_a.post(
+        "/api/tasks/sync",
+        {"cursor": None, "tasks": [{"id": "k", "title": "Keyed"}]},
+        HTTP_X_GEMINI_API_KEY="caller-key-secret",
+    )
+    assert response.status_code == 200
+    rows = list(ProcrastinateJob.objects.values())
+    assert rows and "caller-key-secret" not in str(rows)
+
+
+def test_the_sweep_queues_workspaces_whose_tasks_wait_too_long(ws_a, ws_b, settings):
+    empty_job_queue()
+    TaskFactory(workspace=ws_a, client_id="old", embedding_hash=None)
+    TaskFactory(workspace=ws_b, client_id="fresh", embedding_hash=None)
+    TaskFactory(workspace=ws_b, client_id="done", embedding_hash="x" * 64)
+    Task.objects.filter(client_id="old").update(updated_at=timezone.now() - timedelta(minutes=5))
+    assert sweep_pending(timestamp=0) == 1
+    assert [job["args"] for job in queued_embedding_jobs()] == [{"workspace_id": "alpha"}]
+    assert sweep_pending(timestamp=0) == 1  # already queued: still one job
+    assert len(queued_embedding_jobs()) == 1
+
+
+def test_the_purge_job_follows_the_setting(ws_a, settings):
+    gone = TaskFactory(workspace=ws_a, client_id="gone")
+    Task.objects.filter(pk=gone.pk).update(deleted_at=timezone.now() - timedelta(days=40))
+    settings.LINKDO_TOMBSTONE_DAYS = 0
+    assert "nothing purged" in purge_old_tombstones(timestamp=0)
+    assert Task.objects.filter(pk=gone.pk).exists()
+    settings.LINKDO_TOMBSTONE_DAYS = 30
+    purge_old_tombstones(timestamp=0)
+    assert not Task.objects.filter(pk=gone.pk).exists()
+
+
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_embedding_thread_embeds_after_the_push_commits(ws_a):
+def test_the_worker_embeds_after_the_push_commits(ws_a):
+    empty_job_queue()
     client = WorkspaceClient("alpha")
     arranged(client)
     body = sync(
         client,
         {"cursor": None, "tasks": [{"id": f"t{i}", "title": f"bike {i}"} for i in range(120)]},
     )
-    assert embedding_worker.wait_idle(timeout=60)
+    jobs_run_until_idle()
     rows = Task.objects.filter(workspace=ws_a, client_id__startswith="t")
     assert rows.count() == 120
     assert all(t.embedding_hash and not t.place_pending for t in rows)
     assert Embedding.objects.filter(task__in=rows).count() == 120
     assert min(t.version for t in rows) > body["results"][0]["version"]
+    assert not queued_embedding_jobs()
+    assert ProcrastinateJob.objects.filter(status="succeeded").count() >= 1
 
 
-class _Broken:
-    embedding_model = "broken"
-
-    def embed(self, texts, *, deadline_s):
-        raise RuntimeError("a bug in a provider")
-
-
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_embedding_thread_survives_a_failed_job(ws_a, caplog):
+def test_a_failing_provider_fails_the_job_which_is_retried_later(ws_a, gemini):
+    empty_job_queue()
+    gemini.mode = "error500"
     sync(WorkspaceClient("alpha"), {"cursor": None, "tasks": [{"id": "a", "title": "A"}]})
-    assert embedding_worker.wait_idle(timeout=30)
-    Task.objects.filter(workspace=ws_a).update(embedding_hash=None)
-    embedding_worker.submit("alpha", _Broken())
-    assert embedding_worker.wait_idle(timeout=30)
-    assert "background embedding of workspace alpha failed" in caplog.text
-    assert Task.objects.get(workspace=ws_a).embedding_hash is None
-    embedding_worker.submit("alpha")
-    assert embedding_worker.wait_idle(timeout=30)
+    jobs_run_until_idle()
+    job = ProcrastinateJob.objects.get(task_name="flows.jobs.embed_workspace")
+    assert job.status == "todo" and job.attempts == 1  # failed once, retried with a backoff
+    assert job.scheduled_at > timezone.now()
+    assert Task.objects.get(workspace=ws_a).embedding_hash is None  # pending, not lost
+    gemini.mode = "ok"
+    with connection.cursor() as cursor:  # the backoff is over
+        cursor.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = %s", [job.id])
+    jobs_run_until_idle()
     assert Task.objects.get(workspace=ws_a).embedding_hash is not None
+    assert ProcrastinateJob.objects.get(pk=job.pk).status == "succeeded"
