@@ -1,6 +1,7 @@
 """The deployment files cannot be run here (no Docker engine): check that they parse and agree with
 the code: env names, ports, probes, images, commands. And run the image's command directly."""
 
+import contextlib
 import os
 import re
 import shlex
@@ -218,39 +219,37 @@ def _healthy(port: int) -> bool:
         return False
 
 
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_make_run_serves_and_works_and_stops_both_on_sigterm():
+@contextlib.contextmanager
+def _served():
+    """`make run`'s supervisor on a free port, once the web server answers; killed if left over."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     serve = _serve(port)
     try:
         _wait_for(lambda: _healthy(port), 40, "the web server did not answer within 40 s")
+        yield serve, port
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_make_run_serves_and_works_and_stops_both_on_sigterm():
+    with _served() as (serve, port):
         assert len(_children(serve.pid)) == 2  # gunicorn's master and the worker
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=40) == 0
         assert not _healthy(port)
-    finally:
-        if serve.poll() is None:
-            serve.kill()
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_make_run_fails_loudly_when_the_worker_dies():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    serve = _serve(port)
-    try:
-        _wait_for(lambda: _healthy(port), 40, "the web server did not answer within 40 s")
+    with _served() as (serve, port):
         web, worker = _children(serve.pid)
         os.kill(worker, signal.SIGKILL)
         assert serve.wait(timeout=40) == 1
-        output = serve.stdout.read()
-        assert "the worker process exited" in output
+        assert "the worker process exited" in serve.stdout.read()
         assert not _healthy(port)  # the web server was stopped with it
-    finally:
-        if serve.poll() is None:
-            serve.kill()
