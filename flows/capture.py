@@ -37,7 +37,9 @@ class ParsedTaskSerializer(serializers.Serializer):
     due_date = serializers.DateField(allow_null=True, default=None)
     category = serializers.CharField(max_length=models.MAX_CATEGORY_LENGTH, default="general")
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=models.MAX_TAG_LENGTH), max_length=10, default=list
+        child=serializers.CharField(max_length=models.MAX_TAG_LENGTH, allow_blank=True),
+        max_length=10,
+        default=list,
     )
     source_text = serializers.CharField(allow_blank=True, default="")
 
@@ -91,15 +93,22 @@ def _checked(answer: list[dict]) -> list[dict]:
     return [
         {
             **item,
-            "title": " ".join(item["title"].split()),
+            # One line each, as a task's title, category and tags must be: a model's line break
+            # is no reason to refuse the person's text.
+            "title": _one_line(item["title"]),
+            "category": _one_line(item["category"]) or "general",
             "due_date": item["due_date"] and item["due_date"].isoformat(),
-            "tags": list(dict.fromkeys(t.strip() for t in item["tags"] if t.strip()))[
+            "tags": list(dict.fromkeys(filter(None, map(_one_line, item["tags"]))))[
                 :MAX_TAGS_PER_TASK
             ],
         }
         for item in serializer.validated_data
         if item["title"].strip()
     ]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _from_rules(text: str, today: date, vocabulary: list[str], categories: list[str]) -> list:

@@ -16,7 +16,6 @@ server's provider.
 """
 
 import contextlib
-import logging
 from datetime import timedelta
 from io import StringIO
 
@@ -30,8 +29,6 @@ from procrastinate.exceptions import AlreadyEnqueued
 
 from graph.map import embed_pending
 from tasks.models import Task
-
-logger = logging.getLogger("linkdo.jobs")
 
 EMBEDDINGS_QUEUE = "embeddings"
 MAINTENANCE_QUEUE = "maintenance"

@@ -43,6 +43,8 @@ def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None
         _create(
             workspace, task, vector, version=version, placed_by_client="x" in data or "y" in data
         )
+        if task.tags:
+            edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
     return task
 
 
@@ -67,11 +69,15 @@ def tasks_create(*, workspace: Workspace, items: list[dict], provider: AIProvide
                 version=version,
                 placed_by_client="x" in data or "y" in data,
             )
+        # One set-based statement for all of them, as for a sync push.
+        linked = [task.pk for task in tasks if task.tags]
+        edges_link_by_tags(workspace=workspace, task_ids=linked, version=version)
     return tasks
 
 
 def _create(workspace, task: Task, vector, *, version: int, placed_by_client: bool) -> None:
-    """Insert (or revive) one task under the change lock: place it, store its vector, link it."""
+    """Insert (or revive) one task under the change lock: place it and store its vector (the
+    caller links it)."""
     task.created_at = task.updated_at = timezone.now()
     task_set_completion(task, at=task.created_at)
     task.version = version
@@ -96,8 +102,6 @@ def _create(workspace, task: Task, vector, *, version: int, placed_by_client: bo
         task_revive(task, pk=tombstone[0], has_vector=vector is not None)
     if vector is not None:
         embeddings_store(workspace_id=workspace.pk, vectors={task.pk: vector})
-    if task.tags:
-        edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
 
 
 def task_update(

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from graph.models import Edge
 from tasks.capture import capture_tasks
 from tasks.models import Task
+from tests.conftest import WorkspaceClient
 from tests.factories import TaskFactory
 from tests.tasks.capture_cases import CASES, NO_TASK, TODAY
 
@@ -130,6 +131,18 @@ def test_create_stores_every_task_as_one_change_embedded_placed_and_linked(clien
     linked = Edge.objects.filter(source__client_id__in=ids, deleted_at__isnull=True)
     assert linked.exists()  # each chose tag-mates
     assert client_a.get(f"/api/tasks/{ids[0]}").status_code == 200
+    other = WorkspaceClient("bravo")
+    assert other.get(f"/api/tasks/{ids[0]}").status_code == 404
+    assert other.get("/api/tasks").json() == []
+
+
+def test_a_models_line_breaks_do_not_refuse_the_text(client_a, gemini):
+    gemini.parse_answer = {"tasks": [{"title": "Buy\nmilk", "due_date": None, "category": " home\n",
+                                      "tags": ["err\nand", " "], "source_text": "buy milk"}]}  # fmt: skip
+    body = parse(client_a, "buy milk", 201, create=True)
+    assert [(t["title"], t["category"], t["tags"]) for t in body["tasks"]] == [
+        ("Buy milk", "home", ["err and"])
+    ]
 
 
 def test_create_with_no_task_in_the_text_stores_nothing(client_a):
