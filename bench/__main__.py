@@ -16,7 +16,16 @@ def main() -> None:
     settings.DEBUG = False
     settings.LINKDO_THROTTLE_WORKSPACE = None
     settings.LINKDO_THROTTLE_IP = None
-    from bench import capture, embeddings, graph_get, map_layout, stats, sync, worst_push
+    from bench import (
+        capture,
+        embeddings,
+        graph_get,
+        map_layout,
+        scaling,
+        stats,
+        sync,
+        worst_push,
+    )
     from bench.common import print_table
 
     suites = {
@@ -27,6 +36,7 @@ def main() -> None:
         "worst-push": worst_push,
         "stats": stats,
         "capture": capture,
+        "scaling": scaling,
     }
     chosen = sys.argv[1:] or list(suites)
     results = []

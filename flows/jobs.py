@@ -3,12 +3,17 @@ a crash or a second replica loses and repeats nothing.
 
 - `embed_workspace`: a workspace's pending embeddings, in provider batches of 100, placed on the
   map. Deferred by a push in the push's own transaction (a rolled-back push queues nothing); at most
-  one queued per workspace (queueing lock) and never two running for one (lock); retried with
-  exponential backoff when the provider fails.
+  one queued per workspace (queueing lock) and never two running for one (lock). When the provider
+  fails the job fails (the admin lists it) and queues its follow-up: 2, 4, 8 ... seconds later, at
+  most a minute, or as long as Gemini asked; ten in a row, then the sweep takes over.
 - `sweep_pending` (every minute): any task pending its embedding for longer than
   LINKDO_PENDING_SWEEP_AFTER_S gets its workspace a job, so nothing waits for a push that never
   comes (a deploy, an OOM kill, Gemini down for an hour).
-- `purge_old_tombstones` (daily): `purge_tombstones` with LINKDO_TOMBSTONE_DAYS (0: never).
+- `recover_stalled` (every 30 seconds): a job whose worker died (SIGKILL, OOM: no heartbeat for 30
+  seconds) is marked failed, which frees its workspace's lock, and an embedding job is queued again.
+- `purge_old_tombstones` (daily): `purge_tombstones` with LINKDO_TOMBSTONE_DAYS (0: never), and
+  the rate counters of keys unseen for a day; `forget_old_jobs` (daily): finished jobs older than a
+  week.
 
 A caller's own Gemini key (X-Gemini-API-Key) is never written anywhere, the queue included: it
 serves that request's own calls, and the background embedding of what the request stored uses the
@@ -23,15 +28,23 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
-from procrastinate import RetryStrategy
+from procrastinate import JobContext
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Status
 
 from graph.map import embed_pending
+from linkdo.ai import ProviderError
+from linkdo.throttling import rates_forget
 from tasks.models import Task
 
 EMBEDDINGS_QUEUE = "embeddings"
 MAINTENANCE_QUEUE = "maintenance"
+EMBED_ATTEMPTS = 10  # in a row, while the provider fails; then the sweep queues the next
+BACKOFF_CAP_S = 60
+FINISHED_JOBS_KEPT_HOURS = 7 * 24
+# A worker sends a heartbeat every 10 s (procrastinate's default); 30 s without one: it is gone.
+STALLED_AFTER_S = 30
 
 
 @contextlib.contextmanager
@@ -49,26 +62,46 @@ def _job_connection():
         connection.close()
 
 
-@app.task(
-    queue=EMBEDDINGS_QUEUE,
-    # 2, 4, 8 ... seconds: about 34 minutes over 10 attempts; after that the sweep queues it again.
-    retry=RetryStrategy(max_attempts=10, exponential_wait=2),
-)
-def embed_workspace(workspace_id: str) -> int:
-    """Embed and place the workspace's pending tasks; a provider failure fails the job, which is
-    retried (the tasks stay pending meanwhile, and nothing stored is lost)."""
+@app.task(queue=EMBEDDINGS_QUEUE)
+def embed_workspace(workspace_id: str, attempt: int = 0) -> int:
+    """Embed and place the workspace's pending tasks. A provider failure fails the job (the tasks
+    stay pending, nothing stored is lost) after queueing the next attempt with backoff.
+
+    procrastinate's own retry is not used: it puts the failed job back in the queue, and with its
+    queueing lock that is refused whenever a push has queued the workspace's next job meanwhile."""
     with _job_connection():
-        return embed_pending(workspace_id=workspace_id)
+        try:
+            return embed_pending(workspace_id=workspace_id)
+        except ProviderError as error:
+            if attempt + 1 < EMBED_ATTEMPTS:
+                wait = min(BACKOFF_CAP_S, 2 ** (attempt + 1))
+                embedding_enqueue(
+                    workspace_id=workspace_id,
+                    attempt=attempt + 1,
+                    delay_s=max(wait, error.retry_after or 0),
+                )
+            raise
 
 
-def embedding_enqueue(*, workspace_id: str) -> None:
+def embedding_enqueue(*, workspace_id: str, attempt: int = 0, delay_s: float = 0) -> None:
     """Queue the workspace's embedding job, unless one is queued already (it will see these tasks
     too). Inside a transaction, the job is queued only if the transaction commits."""
     lock = f"embed:{workspace_id}"
+    job = embed_workspace.configure(
+        lock=lock, queueing_lock=lock, schedule_in={"seconds": delay_s} if delay_s else None
+    )
     # A savepoint: the queueing lock refuses a second job with a unique violation, which must not
     # abort the caller's transaction.
     with contextlib.suppress(AlreadyEnqueued), transaction.atomic():
-        embed_workspace.configure(lock=lock, queueing_lock=lock).defer(workspace_id=workspace_id)
+        job.defer(workspace_id=workspace_id, attempt=attempt)
+
+
+async def _embedding_enqueue_async(workspace_id: str) -> None:
+    lock = f"embed:{workspace_id}"
+    with contextlib.suppress(AlreadyEnqueued):
+        await embed_workspace.configure(lock=lock, queueing_lock=lock).defer_async(
+            workspace_id=workspace_id
+        )
 
 
 @app.periodic(cron="* * * * *", periodic_id="sweep")
@@ -94,17 +127,43 @@ def _sweep() -> int:
     return len(workspaces)
 
 
+@app.periodic(cron="* * * * * */30", periodic_id="recover")
+@app.task(queue=MAINTENANCE_QUEUE, queueing_lock="recover-stalled", pass_context=True)
+async def recover_stalled(context: JobContext, timestamp: int) -> int:
+    """Jobs left running by a worker that died: failed (their lock is freed), and each embedding
+    job queued again. Returns how many."""
+    manager = context.app.job_manager
+    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S)
+    for job in stalled:
+        await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+        if job.task_name == embed_workspace.name:
+            await _embedding_enqueue_async(job.task_kwargs["workspace_id"])
+    return len(stalled)
+
+
 @app.periodic(cron="17 3 * * *", periodic_id="purge")
 @app.task(queue=MAINTENANCE_QUEUE, queueing_lock="purge-tombstones", pass_context=False)
 def purge_old_tombstones(timestamp: int) -> str:
-    """Once a day: tombstones older than LINKDO_TOMBSTONE_DAYS go (0: kept for good)."""
+    """Once a day: tombstones older than LINKDO_TOMBSTONE_DAYS go (0: kept for good), and the rate
+    counters of keys unseen for a day."""
     days = settings.LINKDO_TOMBSTONE_DAYS
-    if not days:
-        return "LINKDO_TOMBSTONE_DAYS is 0: nothing purged"
     output = StringIO()
     with _job_connection():
+        rates_forget()
+        if not days:
+            return "LINKDO_TOMBSTONE_DAYS is 0: nothing purged"
         call_command("purge_tombstones", older_than=f"{days}d", stdout=output)
     return output.getvalue().strip()
+
+
+@app.periodic(cron="47 3 * * *", periodic_id="forget-jobs")
+@app.task(queue=MAINTENANCE_QUEUE, queueing_lock="forget-jobs", pass_context=True)
+async def forget_old_jobs(context: JobContext, timestamp: int) -> None:
+    """Once a day: finished jobs (succeeded, failed, cancelled) older than a week leave the queue's
+    table (a periodic job alone adds 2,880 rows a day)."""
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=FINISHED_JOBS_KEPT_HOURS, include_failed=True, include_cancelled=True
+    )
 
 
 def jobs_run_until_idle(*, queues: list[str] | None = None) -> None:

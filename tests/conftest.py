@@ -55,6 +55,23 @@ def forget_seen_workspaces():
     recently_seen.clear()
 
 
+@pytest.fixture(autouse=True)
+def forget_shared_state(request):
+    """Rate counts known to this process go with each test. A transactional test's flush keeps the
+    UNLOGGED cache and counter tables (not models) and the job queue's: they are emptied here."""
+    from linkdo.throttling import shared_counts
+
+    shared_counts.clear()
+    yield
+    shared_counts.clear()
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE linkdo_cache, linkdo_rate, procrastinate_jobs CASCADE")
+
+
 @pytest.fixture(scope="session")
 def fake_gemini_server():
     from tests.fake_gemini import FakeGemini

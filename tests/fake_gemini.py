@@ -30,6 +30,7 @@ class FakeGemini:
     def __init__(self, *, port: int = 0, default_dim: int = 3072):
         self.mode = "ok"
         self.hang_seconds = 30.0
+        self.retry_delay_s = 1.0  # the RetryInfo delay of a 429
         self.tags_answer: list[str] = ["planning", "work", "writing"]
         # The answer to a task-parsing request (its schema names `source_text`).
         self.parse_answer: object = {"tasks": []}
@@ -57,6 +58,7 @@ class FakeGemini:
     def reset(self) -> None:
         with self._lock:
             self.mode = "ok"
+            self.retry_delay_s = 1.0
             self.finish_reason = "STOP"
             self.parse_answer = {"tasks": []}
             self.calls.clear()
@@ -96,7 +98,7 @@ class FakeGemini:
                 if mode == "error429":
                     return self._send(429, {"error": {
                         "code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED",
-                        "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}],
+                        "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{fake.retry_delay_s:g}s"}],
                     }})  # fmt: skip
                 if mode == "garbage":
                     return self._send_raw(200, b'{"embeddings": [ {"values": [0.1, oops')

@@ -7,7 +7,12 @@ import numpy as np
 
 
 class ProviderError(Exception):
-    """The provider failed, timed out or answered nonsense; callers degrade, they never crash."""
+    """The provider failed, timed out or answered nonsense; callers degrade, they never crash.
+    `retry_after`: the seconds the provider asked to wait before the next call, when it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AIProvider(Protocol):

@@ -128,7 +128,9 @@ class GeminiProvider:
                     time.sleep(delay)
                     continue
                 self._log(kind, items, started, f"http_{exc.code}")
-                raise ProviderError(f"Gemini {kind} failed with HTTP {exc.code}") from None
+                raise ProviderError(
+                    f"Gemini {kind} failed with HTTP {exc.code}", retry_after=_retry_delay(exc)
+                ) from None
             except ProviderError:
                 self._log(kind, items, started, "malformed")
                 raise

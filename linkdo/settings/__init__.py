@@ -168,7 +168,16 @@ LINKDO_SYNC_MAX_LINK_PAIRS = env_int("LINKDO_SYNC_MAX_LINK_PAIRS", 4_000_000, mi
 # Each task links to at most this many of the tasks sharing a tag with it (None: to all of them).
 LINKDO_AUTOLINKS_PER_TASK = env_count_or_all("LINKDO_AUTOLINKS_PER_TASK", 5)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Shared by every process and replica: tag suggestions and parsed text asked once, not once per
+# worker (an UNLOGGED table, workspaces migration 0005). The rate limits count in PostgreSQL too
+# (linkdo.throttling).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "linkdo_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_ALL_ORIGINS = CORS_ALLOWED_ORIGINS == ["*"]
@@ -242,6 +251,9 @@ LOGGING = {
         # would repeat it without the request id.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "google_genai": {"level": "WARNING"},
+        # The job queue registers each task at start-up, in every process: not worth a line.
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
     },
     "root": {
         "handlers": ["console"],

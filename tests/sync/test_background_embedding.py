@@ -166,12 +166,16 @@ def test_a_push_queues_one_embedding_job_per_workspace_in_its_transaction(ws_a, 
     sync(client, {"cursor": None, "tasks": [{"id": "a", "title": "A"}]})
     sync(client, {"cursor": None, "tasks": [{"id": "b", "title": "B"}]})
     assert queued_embedding_jobs() == [
-        {"args": {"workspace_id": "alpha"}, "lock": "embed:alpha", "queueing_lock": "embed:alpha"}
+        {
+            "args": {"workspace_id": "alpha", "attempt": 0},
+            "lock": "embed:alpha",
+            "queueing_lock": "embed:alpha",
+        }
     ]
     # A push that is refused as a whole queues nothing.
     big = [{"id": f"x{i}", "title": "X"} for i in range(1001)]
     WorkspaceClient("bravo").post("/api/tasks/sync", {"tasks": big})
-    assert [job["args"] for job in queued_embedding_jobs()] == [{"workspace_id": "alpha"}]
+    assert [job["args"]["workspace_id"] for job in queued_embedding_jobs()] == ["alpha"]
 
 
 def test_a_callers_key_is_written_nowhere_not_even_in_the_queue(client_a):
@@ -193,7 +197,7 @@ def test_the_sweep_queues_workspaces_whose_tasks_wait_too_long(ws_a, ws_b, setti
     TaskFactory(workspace=ws_b, client_id="done", embedding_hash="x" * 64)
     Task.objects.filter(client_id="old").update(updated_at=timezone.now() - timedelta(minutes=5))
     assert sweep_pending(timestamp=0) == 1
-    assert [job["args"] for job in queued_embedding_jobs()] == [{"workspace_id": "alpha"}]
+    assert [job["args"]["workspace_id"] for job in queued_embedding_jobs()] == ["alpha"]
     assert sweep_pending(timestamp=0) == 1  # already queued: still one job
     assert len(queued_embedding_jobs()) == 1
 
@@ -231,18 +235,48 @@ def test_the_worker_embeds_after_the_push_commits(ws_a):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_provider_fails_the_job_which_is_retried_later(ws_a, gemini):
+def test_a_failing_provider_fails_the_job_which_queues_its_next_attempt(ws_a, gemini):
     empty_job_queue()
     gemini.mode = "error500"
     sync(WorkspaceClient("alpha"), {"cursor": None, "tasks": [{"id": "a", "title": "A"}]})
     jobs_run_until_idle()
-    job = ProcrastinateJob.objects.get(task_name="flows.jobs.embed_workspace")
-    assert job.status == "todo" and job.attempts == 1  # failed once, retried with a backoff
-    assert job.scheduled_at > timezone.now()
+    failed = ProcrastinateJob.objects.get(task_name="flows.jobs.embed_workspace", status="failed")
+    follow_up = ProcrastinateJob.objects.get(task_name="flows.jobs.embed_workspace", status="todo")
+    assert follow_up.args == {"workspace_id": "alpha", "attempt": 1}
+    assert follow_up.queueing_lock == follow_up.lock == "embed:alpha"
+    assert follow_up.scheduled_at > timezone.now()  # 2 s of backoff
+    assert failed.args["attempt"] == 0
     assert Task.objects.get(workspace=ws_a).embedding_hash is None  # pending, not lost
     gemini.mode = "ok"
     with connection.cursor() as cursor:  # the backoff is over
-        cursor.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = %s", [job.id])
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = %s", [follow_up.id]
+        )
     jobs_run_until_idle()
     assert Task.objects.get(workspace=ws_a).embedding_hash is not None
-    assert ProcrastinateJob.objects.get(pk=job.pk).status == "succeeded"
+    assert ProcrastinateJob.objects.get(pk=follow_up.pk).status == "succeeded"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_push_during_the_backoff_joins_the_queued_attempt(ws_a, gemini):
+    """procrastinate's own retry would put the failed job back under its queueing lock, which a job
+    queued meanwhile already holds: the retry failed and the job stayed running for good."""
+    empty_job_queue()
+    gemini.mode = "error429"
+    gemini.retry_delay_s = 7
+    client = WorkspaceClient("alpha")
+    sync(client, {"cursor": None, "tasks": [{"id": "a", "title": "A"}]})
+    jobs_run_until_idle()
+    sync(client, {"cursor": None, "tasks": [{"id": "b", "title": "B"}]})  # queued already
+    jobs = ProcrastinateJob.objects.filter(task_name="flows.jobs.embed_workspace")
+    assert sorted(jobs.values_list("status", flat=True)) == ["failed", "todo"]
+    # Gemini asked for 7 s: more than the first backoff step (2 s).
+    delay = jobs.get(status="todo").scheduled_at - timezone.now()
+    assert timedelta(seconds=5) < delay <= timedelta(seconds=7)
+    gemini.mode = "ok"
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo'")
+    jobs_run_until_idle()
+    assert not Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).exists()
+    assert not jobs.filter(status__in=["todo", "doing"]).exists()

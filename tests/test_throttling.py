@@ -1,0 +1,73 @@
+"""The rate limits' shared counters (linkdo.throttling): exact at the limit, a database round trip
+only now and then below half of it. Two SharedCounts objects play two processes."""
+
+import pytest
+from django.db import connection
+
+from linkdo.throttling import SharedCounts, rates_forget
+
+pytestmark = pytest.mark.django_db
+
+
+class Clock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def shared_hits(key: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT hits FROM linkdo_rate WHERE key = %s", [key])
+        row = cursor.fetchone()
+    return row and row[0]
+
+
+def test_below_half_the_limit_a_process_reports_each_second_or_each_5_percent():
+    clock = Clock(60_000.0)  # the start of a minute
+    counts = SharedCounts(clock)
+    assert counts.hit("k", 600, 60) is None
+    assert shared_hits("k") == 1  # the first hit reports: nothing is known yet
+    for _ in range(29):
+        assert counts.hit("k", 600, 60) is None
+    assert shared_hits("k") == 1  # 29 unreported: under 5 % of 600
+    counts.hit("k", 600, 60)
+    assert shared_hits("k") == 31
+    clock.now += 1.5
+    counts.hit("k", 600, 60)
+    assert shared_hits("k") == 32  # a second has passed
+
+
+def test_from_half_the_limit_every_hit_is_reported_and_the_limit_is_exact():
+    clock = Clock(60_000.0)
+    first, second = SharedCounts(clock), SharedCounts(clock)
+    for _ in range(300):
+        second.hit("k", 600, 60)
+    assert shared_hits("k") == 300  # the 300th reached half the limit: reported at once
+    first.hit("k", 600, 60)  # learns 301 of 600
+    assert shared_hits("k") == 301
+    allowed = 1
+    for n in range(400):
+        process = (first, second)[n % 2]
+        allowed += process.hit("k", 600, 60) is None
+    assert allowed == 300  # 600 in all, across both: none more
+    # Each process counted the one request that told it the budget was gone.
+    assert 600 < shared_hits("k") <= 602
+
+
+def test_a_refused_request_waits_for_the_next_window_which_starts_afresh():
+    clock = Clock(60_010.0)  # 10 s into a minute
+    counts = SharedCounts(clock)
+    assert [counts.hit("k", 3, 60) for _ in range(3)] == [None] * 3
+    assert counts.hit("k", 3, 60) == pytest.approx(50.0)
+    clock.now = 60_060.0
+    assert counts.hit("k", 3, 60) is None
+    assert shared_hits("k") == 1
+
+
+def test_counters_of_keys_unseen_for_a_day_are_forgotten():
+    SharedCounts(Clock(1_000.0)).hit("old", 10, 60)
+    SharedCounts().hit("fresh", 10, 60)
+    assert rates_forget() == 1
+    assert shared_hits("old") is None and shared_hits("fresh") == 1
