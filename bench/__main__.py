@@ -20,10 +20,12 @@ def main() -> None:
         capture,
         embeddings,
         graph_get,
+        jobs,
         map_layout,
         scaling,
         stats,
         sync,
+        throttle,
         worst_push,
     )
     from bench.common import print_table
@@ -37,6 +39,8 @@ def main() -> None:
         "stats": stats,
         "capture": capture,
         "scaling": scaling,
+        "throttle": throttle,
+        "jobs": jobs,
     }
     chosen = sys.argv[1:] or list(suites)
     results = []

@@ -47,10 +47,18 @@ choosers AS MATERIALIZED (
     JOIN changed c ON c.id = t.c_id JOIN tasks_task o ON o.id = t.o_id
     WHERE t.o_chose AND o.deleted_at IS NULL AND (c.gone OR NOT (o.tags && c.tags))
 ),
+-- A chooser with an embedding ranks equal weights by similarity: it is ranked against every
+-- tag-mate ("exact"). One without (a task a push just stored: its embedding comes later) ranks
+-- equal weights by recency, so per tag set only its few most recent tasks can be chosen ("fast").
+chooser_rows AS MATERIALIZED (
+    SELECT t.id, t.tags,
+           %(k)s::int IS NOT NULL AND NOT %(exact)s AND e.task_id IS NULL AS fast
+    FROM tasks_task t JOIN choosers ch ON ch.id = t.id
+    LEFT JOIN tasks_embedding e ON e.task_id = t.id
+),
 -- MATERIALIZED: inlined, the unnest ran once per chooser (a nested loop, O(n^2)).
 chooser_tags AS MATERIALIZED (
-    SELECT t.id, unnest(t.tags) AS tag, cardinality(t.tags) AS size
-    FROM tasks_task t JOIN choosers ch ON ch.id = t.id
+    SELECT id, unnest(tags) AS tag, cardinality(tags) AS size FROM chooser_rows WHERE NOT fast
 ),
 workspace_tags AS MATERIALIZED (
     SELECT id, unnest(tags) AS tag, cardinality(tags) AS size
@@ -81,8 +89,60 @@ ranked AS (
     WHERE (LEAST(s.chooser, s.other), GREATEST(s.chooser, s.other))
           NOT IN (SELECT lo, hi FROM manual)
 ),
+-- Fast: a candidate's weight depends only on its tag set, and among equal weights the most
+-- recent win, so of each tag set only the `depth` most recent tasks can be chosen: K, plus the
+-- chooser itself, plus the most manual partners (excluded) any fast chooser has.
+manual_degree AS (
+    SELECT count(*) AS n
+    FROM (SELECT lo AS id FROM manual UNION ALL SELECT hi FROM manual) m
+    JOIN chooser_rows c ON c.id = m.id AND c.fast
+    GROUP BY m.id
+),
+depth AS MATERIALIZED (
+    SELECT %(k)s::int + 1 + coalesce((SELECT max(n) FROM manual_degree), 0) AS n
+),
+members AS MATERIALIZED (
+    SELECT tags, id, updated_at, client_id FROM (
+        SELECT tags, id, updated_at, client_id, row_number() OVER (
+            PARTITION BY tags ORDER BY updated_at DESC, client_id
+        ) AS rn
+        FROM tasks_task
+        WHERE workspace_id = %(ws)s AND deleted_at IS NULL AND cardinality(tags) > 0
+          AND EXISTS (SELECT 1 FROM chooser_rows WHERE fast)
+    ) m WHERE rn <= (SELECT n FROM depth)
+),
+tag_sets AS MATERIALIZED (SELECT tags, count(*) AS members FROM members GROUP BY tags),
+chooser_sets AS MATERIALIZED (SELECT DISTINCT tags FROM chooser_rows WHERE fast),
+set_pairs AS MATERIALIZED (
+    SELECT a.tags AS a_tags, s.tags AS s_tags, s.members,
+           round(count(*)::numeric / GREATEST(cardinality(a.tags), cardinality(s.tags)), 2)::float8
+               AS weight
+    FROM chooser_sets a CROSS JOIN LATERAL unnest(a.tags) AS a_tag(tag)
+    JOIN (SELECT tags, members, unnest(tags) AS tag FROM tag_sets) s ON s.tag = a_tag.tag
+    GROUP BY a.tags, s.tags, s.members
+),
+-- Per chooser tag set, the weight tiers down to the one where `depth` candidates are reached.
+tiers AS MATERIALIZED (
+    SELECT a_tags, s_tags, weight FROM (
+        SELECT a_tags, s_tags, weight,
+               sum(members) OVER (PARTITION BY a_tags ORDER BY weight DESC)
+               - sum(members) OVER (PARTITION BY a_tags, weight) AS above
+        FROM set_pairs
+    ) p WHERE above < (SELECT n FROM depth)
+),
+fast_ranked AS (
+    SELECT c.id AS chooser, m.id AS other, row_number() OVER (
+        PARTITION BY c.id ORDER BY t.weight DESC, m.updated_at DESC, m.client_id
+    ) AS rank
+    FROM chooser_rows c
+    JOIN tiers t ON t.a_tags = c.tags
+    JOIN members m ON m.tags = t.s_tags AND m.id <> c.id
+    WHERE c.fast AND (LEAST(c.id, m.id), GREATEST(c.id, m.id)) NOT IN (SELECT lo, hi FROM manual)
+),
 chosen AS MATERIALIZED (
     SELECT chooser, other FROM ranked WHERE %(k)s::int IS NULL OR rank <= %(k)s::int
+    UNION ALL
+    SELECT chooser, other FROM fast_ranked WHERE rank <= %(k)s::int
 ),
 -- Every pair whose choices may change: the chosen ones and the auto edges of the choosers.
 pairs AS MATERIALIZED (
@@ -178,9 +238,12 @@ RETURNING id
 NESTED_LOOPS_UP_TO = 50
 
 
-def edges_link_by_tags(*, workspace: Workspace, task_ids: list[int], version: int) -> None:
+def edges_link_by_tags(
+    *, workspace: Workspace, task_ids: list[int], version: int, exact: bool = False
+) -> None:
     """Let the given tasks (internal ids: created, retagged or deleted in this change) and the tasks
-    that had chosen them choose their auto edges again, in one statement (see _LINK_BY_TAGS_SQL)."""
+    that had chosen them choose their auto edges again, in one statement (see _LINK_BY_TAGS_SQL).
+    `exact` ranks every chooser against all its tag-mates (the tests compare the two paths)."""
     if not task_ids:
         return
     params = {
@@ -188,6 +251,7 @@ def edges_link_by_tags(*, workspace: Workspace, task_ids: list[int], version: in
         "ids": list(task_ids),
         "version": version,
         "k": settings.LINKDO_AUTOLINKS_PER_TASK,
+        "exact": exact,
     }
     with connection.cursor() as cursor:
         many = len(params["ids"]) > NESTED_LOOPS_UP_TO
