@@ -19,9 +19,21 @@ class Edge(models.Model):
 
     Origin = Origin
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="edges")
-    source = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
-    target = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    # In the database an edge's ends are held by the composite foreign keys (workspace_id,
+    # source_id / target_id) -> tasks_task (workspace_id, id) (edge_source_same_workspace,
+    # edge_target_same_workspace), which also prove its workspace exists. The single-column keys
+    # Django would add check the same rows again at every commit: three checks an edge, a third of
+    # a push's commit (docs/PERFORMANCE.md). Without them, Citus-style distribution needs no
+    # change here (docs/SCALING.md).
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="edges", db_constraint=False
+    )
+    source = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    target = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     weight = models.FloatField(default=DEFAULT_WEIGHT)
     origin = models.CharField(max_length=8, choices=Origin, default=Origin.MANUAL)
     created_at = models.DateTimeField(db_default=Now())

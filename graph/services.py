@@ -111,32 +111,48 @@ members AS MATERIALIZED (
           AND EXISTS (SELECT 1 FROM chooser_rows WHERE fast)
     ) m WHERE rn <= (SELECT n FROM depth)
 ),
-tag_sets AS MATERIALIZED (SELECT tags, count(*) AS members FROM members GROUP BY tags),
-chooser_sets AS MATERIALIZED (SELECT DISTINCT tags FROM chooser_rows WHERE fast),
-set_pairs AS MATERIALIZED (
-    SELECT a.tags AS a_tags, s.tags AS s_tags, s.members,
-           round(count(*)::numeric / GREATEST(cardinality(a.tags), cardinality(s.tags)), 2)::float8
-               AS weight
-    FROM chooser_sets a CROSS JOIN LATERAL unnest(a.tags) AS a_tag(tag)
-    JOIN (SELECT tags, members, unnest(tags) AS tag FROM tag_sets) s ON s.tag = a_tag.tag
-    GROUP BY a.tags, s.tags, s.members
+-- Tag sets get integer ids: sorting and grouping tens of thousands of (set, set) pairs by their
+-- arrays took 400 ms a push of 1,000.
+tag_sets AS MATERIALIZED (
+    SELECT row_number() OVER () AS sid, tags, members
+    FROM (SELECT tags, count(*)::int AS members FROM members GROUP BY tags) g
 ),
--- Per chooser tag set, the weight tiers down to the one where `depth` candidates are reached.
+chooser_sets AS MATERIALIZED (
+    SELECT row_number() OVER () AS aid, tags
+    FROM (SELECT DISTINCT tags FROM chooser_rows WHERE fast) d
+),
+set_pairs AS MATERIALIZED (
+    SELECT a.aid, s.sid, max(s.members) AS members,
+           round(count(*)::numeric / GREATEST(max(a.size), max(s.size)), 2)::float8 AS weight
+    FROM (SELECT aid, cardinality(tags) AS size, unnest(tags) AS tag FROM chooser_sets) a
+    JOIN (SELECT sid, members, cardinality(tags) AS size, unnest(tags) AS tag FROM tag_sets) s
+      ON s.tag = a.tag
+    GROUP BY a.aid, s.sid
+),
+-- Per chooser tag set, the weight tiers down to the one where `depth` candidates are reached
+-- (the tiers are few: summed first, so that only they are sorted).
+tier_sizes AS (SELECT aid, weight, sum(members) AS members FROM set_pairs GROUP BY aid, weight),
+cutoffs AS MATERIALIZED (
+    SELECT aid, min(weight) AS weight FROM (
+        SELECT aid, weight,
+               sum(members) OVER (PARTITION BY aid ORDER BY weight DESC) - members AS above
+        FROM tier_sizes
+    ) t WHERE above < (SELECT n FROM depth)
+    GROUP BY aid
+),
 tiers AS MATERIALIZED (
-    SELECT a_tags, s_tags, weight FROM (
-        SELECT a_tags, s_tags, weight,
-               sum(members) OVER (PARTITION BY a_tags ORDER BY weight DESC)
-               - sum(members) OVER (PARTITION BY a_tags, weight) AS above
-        FROM set_pairs
-    ) p WHERE above < (SELECT n FROM depth)
+    SELECT p.aid, p.sid, p.weight FROM set_pairs p JOIN cutoffs c ON c.aid = p.aid
+    WHERE p.weight >= c.weight
 ),
 fast_ranked AS (
     SELECT c.id AS chooser, m.id AS other, row_number() OVER (
         PARTITION BY c.id ORDER BY t.weight DESC, m.updated_at DESC, m.client_id
     ) AS rank
     FROM chooser_rows c
-    JOIN tiers t ON t.a_tags = c.tags
-    JOIN members m ON m.tags = t.s_tags AND m.id <> c.id
+    JOIN chooser_sets cs ON cs.tags = c.tags
+    JOIN tiers t ON t.aid = cs.aid
+    JOIN tag_sets ts ON ts.sid = t.sid
+    JOIN members m ON m.tags = ts.tags AND m.id <> c.id
     WHERE c.fast AND (LEAST(c.id, m.id), GREATEST(c.id, m.id)) NOT IN (SELECT lo, hi FROM manual)
 ),
 chosen AS MATERIALIZED (
@@ -236,6 +252,7 @@ RETURNING id
 
 # Up to this many choosers (a REST write: one), the planner's index loops are the right plan.
 NESTED_LOOPS_UP_TO = 50
+LINK_WORK_MEM = "32MB"
 
 
 def edges_link_by_tags(
@@ -259,12 +276,22 @@ def edges_link_by_tags(
             # Row estimates of a workspace that just grew (a first sync, in one transaction) are
             # far too low, and the planner then loops over CTEs row by row: 31 s instead of 0.3 s
             # for 1,000 tasks (docs/PERFORMANCE.md). Hash joins suit a big chooser set anyway.
-            cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
+            # The tag-set pairs of 1,000 choosers (tens of thousands) spilled to disk in 4 MB.
+            cursor.execute(
+                "SELECT current_setting('work_mem'), set_config('enable_nestloop', 'off', true),"
+                " set_config('work_mem', %s, true)",
+                [LINK_WORK_MEM],
+            )
+            work_mem = cursor.fetchone()[0]
         try:
             cursor.execute(_LINK_BY_TAGS_SQL, params)
         finally:
             if many:
-                cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
+                cursor.execute(
+                    "SELECT set_config('enable_nestloop', 'on', true),"
+                    " set_config('work_mem', %s, true)",
+                    [work_mem],
+                )
 
 
 def _pair(source, target) -> Q:

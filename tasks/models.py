@@ -183,11 +183,20 @@ class Embedding(models.Model):
     a row: 11 s to store one auto-arrange of 10,000 tasks). Here only a real re-embed touches it.
     """
 
+    # Held in the database by the composite foreign key (workspace_id, task_id) -> tasks_task
+    # (embedding_task_same_workspace), which also proves the workspace exists; single-column keys
+    # would check the same rows again at every commit.
     task = models.OneToOneField(
-        Task, on_delete=models.CASCADE, primary_key=True, related_name="embedding"
+        Task,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="embedding",
+        db_constraint=False,
     )
     # Copied from the task so that a nearest-neighbour scan filters by workspace without a join.
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     vector = VectorField(dimensions=settings.LINKDO_EMBEDDING_DIM)
 
     objects = WorkspaceQuerySet.as_manager()
