@@ -3,6 +3,7 @@ provider batches by the job worker (flows.jobs), new tasks projected onto the ma
 version; the sweep and the purge run as periodic jobs."""
 
 import io
+import time
 from datetime import timedelta
 
 import numpy as np
@@ -280,3 +281,30 @@ def test_a_push_during_the_backoff_joins_the_queued_attempt(ws_a, gemini):
     jobs_run_until_idle()
     assert not Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).exists()
     assert not jobs.filter(status__in=["todo", "doing"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_queue_each_daily_purge_once():
+    """Every worker runs procrastinate's periodic deferrer: two of them at the purge's minute
+    queue one purge, as the sweep is queued once a minute (tests/test_jobs_processes.py)."""
+    from asgiref.sync import async_to_sync
+    from procrastinate.contrib.django import app
+    from procrastinate.periodic import PeriodicDeferrer
+
+    empty_job_queue()
+    purge = next(
+        task for task in app.periodic_registry.periodic_tasks.values()
+        if task.periodic_id == "purge"
+    )  # fmt: skip
+    at = purge.croniter.get_next(float, start_time=time.time()) + 5  # 5 s after a 03:17
+
+    async def both_workers_defer():
+        async with app.open_async():
+            for worker in (PeriodicDeferrer(app.periodic_registry) for _ in range(2)):
+                await worker.defer_jobs(worker.get_previous_tasks(at=at))
+
+    with app.replace_connector(app.connector.get_worker_connector()):
+        async_to_sync(both_workers_defer)()
+    names = list(ProcrastinateJob.objects.values_list("task_name", flat=True))
+    assert names.count("flows.jobs.purge_old_tombstones") == 1
+    assert names.count("flows.jobs.sweep_pending") == 1
