@@ -28,7 +28,7 @@ def main() -> None:
         throttle,
         worst_push,
     )
-    from bench.common import print_table
+    from bench.common import print_table, settle
 
     suites = {
         "graph": graph_get,
@@ -46,6 +46,7 @@ def main() -> None:
     results = []
     for name in chosen:
         print(f"running {name} ...", file=sys.stderr, flush=True)
+        settle()
         results.extend(suites[name].run())
     print_table(results)
 

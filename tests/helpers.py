@@ -1,6 +1,9 @@
+import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +23,31 @@ def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for server and worker processes the test starts."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    url = f"postgresql://{db['USER']}@{db['HOST'].replace('/', '%2F')}/{db['NAME']}"
+    return url + (f"?port={db['PORT']}" if db.get("PORT") else "")
+
+
+def http_call(base: str, method: str, path: str, body=None, *, workspace: str) -> int:
+    """One JSON request to a server the test started; returns the status (errors included)."""
+    request = urllib.request.Request(
+        base + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"X-Workspace-ID": workspace, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 TITLE_WORDS = [

@@ -2,40 +2,26 @@
 (issue 16, C1): no answer may be a 5xx, no background embedding may die, and a deadlock that
 PostgreSQL still picks a victim for is run again, never answered as an outage."""
 
-import json
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 from unittest.mock import patch
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import OperationalError
 
 from bench.server import gunicorn, job_workers
 from tasks.models import Task
 from tests.conftest import WorkspaceClient
+from tests.helpers import database_url, http_call
 
 WORKSPACE = "concurrent"
 CLIENTS, REQUESTS_EACH, TIME_LIMIT_S = 4, 30, 120
 
 
 def call(base: str, method: str, path: str, body=None) -> int:
-    request = urllib.request.Request(
-        base + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"X-Workspace-ID": WORKSPACE, "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            response.read()
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return http_call(base, method, path, body, workspace=WORKSPACE)
 
 
 def client_loop(base: str, seed: int, statuses: list, deadline: float) -> None:
@@ -72,10 +58,7 @@ def client_loop(base: str, seed: int, statuses: list, deadline: float) -> None:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_pushes_patches_pulls_and_arranges_under_gunicorn():
-    db = settings.DATABASES["default"]
-    url = f"postgresql://{db['USER']}@{db['HOST'].replace('/', '%2F')}/{db['NAME']}"
-    if db.get("PORT"):
-        url += f"?port={db['PORT']}"
+    url = database_url()
     with (
         gunicorn(workers=3, DATABASE_URL=url) as (base, process),
         job_workers(2, DATABASE_URL=url) as job_processes,

@@ -286,21 +286,27 @@ def test_public_ids_match_one_by_one_and_in_bulk():
 
 
 # F2: a push of 1,000 tasks sharing one tag made 499,500 auto edges and outlasted gunicorn's timeout
-# (HTML 500, nothing stored, every retry the same). Links are bounded now, and a push whose link
-# work would still outlast the timeout is refused up front with a sentence saying how to split it.
+# (HTML 500, nothing stored, every retry the same). Links are bounded now, new tasks choose among
+# each tag set's most recent tasks, and a push whose ranking of retagged tasks would still outlast
+# the timeout is refused up front with a sentence saying how to split it.
 def test_a_push_too_costly_to_link_is_a_413_that_says_how_to_split_it(client_a, settings):
     settings.LINKDO_SYNC_MAX_LINK_PAIRS = 1000
     seed = [{"id": f"s{i}", "title": "S", "tags": ["same"]} for i in range(30)]
-    assert sync(client_a, {"cursor": None, "tasks": seed})["sync_stats"]["tasks_created"] == 30
-    big = [{"id": f"b{i}", "title": "B", "tags": ["same"]} for i in range(40)]
-    response = client_a.post("/api/tasks/sync", {"cursor": None, "tasks": big})
+    others = [{"id": f"b{i}", "title": "B", "tags": ["other"]} for i in range(40)]
+    created = sync(client_a, {"cursor": None, "tasks": seed + others})["sync_stats"]
+    assert created["tasks_created"] == 70
+    # New tasks sharing the tag: cheap to link whatever their number, never refused.
+    new = [{"id": f"n{i}", "title": "N", "tags": ["same"]} for i in range(60)]
+    assert sync(client_a, {"cursor": None, "tasks": new})["sync_stats"]["tasks_created"] == 60
+    retagged = [{**item, "tags": ["same"]} for item in others]  # 40 x 130 tag-mates
+    response = client_a.post("/api/tasks/sync", {"cursor": None, "tasks": retagged})
     assert response.status_code == 413
     detail = response.json()["detail"]
-    assert "Nothing was applied" in detail and "tagged tasks per push" in detail
-    assert not Task.objects.filter(client_id__startswith="b").exists()
+    assert "Nothing was applied" in detail and "retagged tasks per push" in detail
+    assert set(Task.objects.get(client_id="b0").tags) == {"other"}
     allowed = int(detail.split("send at most ")[1].split(" ")[0].replace(",", ""))
-    part = sync(client_a, {"cursor": None, "tasks": big[:allowed]})
-    assert part["sync_stats"]["tasks_created"] == allowed
+    part = sync(client_a, {"cursor": None, "tasks": retagged[:allowed]})
+    assert part["sync_stats"]["tasks_updated"] == allowed
     # A replay changes no tags, so it costs nothing to link and is never refused.
     assert sync(client_a, {"cursor": None, "tasks": seed})["sync_stats"]["tasks_updated"] == 0
 

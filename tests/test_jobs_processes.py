@@ -2,31 +2,22 @@
 procrastinate worker` processes on the test database, Gemini played by the fake server in this
 process. Crashes are SIGKILLs; nothing is run by hand between them."""
 
-import json
 import os
 import signal
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from bench.server import gunicorn, job_workers, worker_pids
 from tasks.models import Embedding, Task
+from tests.helpers import database_url, http_call
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 WORKSPACE = "jobs"
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    url = f"postgresql://{db['USER']}@{db['HOST'].replace('/', '%2F')}/{db['NAME']}"
-    return url + (f"?port={db['PORT']}" if db.get("PORT") else "")
 
 
 def gemini_env(fake) -> dict[str, str]:
@@ -41,18 +32,7 @@ def gemini_env(fake) -> dict[str, str]:
 
 
 def call(base: str, method: str, path: str, body=None, workspace=WORKSPACE) -> int:
-    request = urllib.request.Request(
-        base + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"X-Workspace-ID": workspace, "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            response.read()
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return http_call(base, method, path, body, workspace=workspace)
 
 
 def push(base: str, prefix: str, count: int) -> int:

@@ -32,18 +32,20 @@ class PushTooLarge(ApplicationError):
 
 def _check_link_work(workspace: Workspace, parsed) -> None:
     """Refuse, before anything is written, a push whose auto-links would compare more task pairs
-    than LINKDO_SYNC_MAX_LINK_PAIRS: each tagged task of the push is ranked against every live task
-    sharing a tag with it, so the work is (tagged tasks) x (their tag-mates), and a push of 1,000
-    tasks into a workspace where 10,000 share its tag would outlast the worker's timeout (measured
-    in docs/PERFORMANCE.md). The estimate counts a task once per shared tag (an upper bound)."""
+    than LINKDO_SYNC_MAX_LINK_PAIRS. A new task has no embedding yet, so it chooses among the few
+    most recent tasks of each tag set (graph.services), whatever their number; a stored task whose
+    tags change is ranked by similarity against every live task sharing a tag with it, so that
+    work is (retagged tasks) x (their tag-mates), and 1,000 of them in a workspace where 10,000
+    share their tag would outlast the worker's timeout (measured in docs/PERFORMANCE.md). The
+    estimate counts a task once per shared tag (an upper bound)."""
     items = [item for item in parsed.tasks if item.fields.get("tags")]
     if not items:
         return
-    # Only tasks that will choose: new ones and those whose tags change (a replay costs nothing).
+    # Only stored tasks whose tags change (a replay costs nothing, a new task little).
     tagged = [
         item.fields["tags"]
         for item in items
-        if (row := parsed.rows.get(item.client_id)) is None or row.tags != item.fields["tags"]
+        if (row := parsed.rows.get(item.client_id)) is not None and row.tags != item.fields["tags"]
     ]
     if not tagged:
         return
@@ -54,9 +56,9 @@ def _check_link_work(workspace: Workspace, parsed) -> None:
     if pairs > limit:
         per_task = max(pairs // len(tagged), 1)
         raise PushTooLarge(
-            f"This push would rank {pairs:,} task pairs for auto-links ({len(tagged)} tagged "
+            f"This push would rank {pairs:,} task pairs for auto-links ({len(tagged)} retagged "
             f"tasks against their tag-mates); the limit is {limit:,}. Nothing was applied: send "
-            f"at most {max(limit // per_task, 1):,} tagged tasks per push."
+            f"at most {max(limit // per_task, 1):,} retagged tasks per push."
         )
 
 
