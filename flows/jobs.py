@@ -1,8 +1,8 @@
 """Background work, held by PostgreSQL (procrastinate) and run by `manage.py procrastinate worker`:
 a crash or a second replica loses and repeats nothing.
 
-- `embed_workspace`: a workspace's pending embeddings, in provider batches of 100, placed on the
-  map. Deferred by a push in the push's own transaction (a rolled-back push queues nothing); at most
+- `embed_workspace`: a workspace's pending embeddings, in provider calls of 100 stored 500 at a
+  time, placed on the map. Deferred by a push in the push's own transaction (a rolled-back push queues nothing); at most
   one queued per workspace (queueing lock) and never two running for one (lock). When the provider
   fails the job fails (the admin lists it) and queues its follow-up: 2, 4, 8 ... seconds later, at
   most a minute, or as long as Gemini asked; ten in a row, then the sweep takes over.
