@@ -1,11 +1,13 @@
 """Shared pieces of the benchmarks: timing, a throwaway workspace, and the result table."""
 
+import json
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
+from django.test import Client
 
 from workspaces.services import workspace_forget
 
@@ -44,6 +46,14 @@ def drop_workspace(workspace_id: str) -> None:
         cursor.execute("DELETE FROM tasks_taskcount WHERE workspace_id = %s", [workspace_id])
         cursor.execute("DELETE FROM workspaces_workspace WHERE id = %s", [workspace_id])
     workspace_forget(workspace_id)  # or this process would take the deleted row for existing
+
+
+def sync_push(workspace: str, body: dict) -> dict:
+    """One sync push through the whole Django stack (in this process); its answer."""
+    client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=workspace)
+    response = client.post("/api/tasks/sync", json.dumps(body), content_type="application/json")
+    assert response.status_code == 200, response.content[:300]
+    return response.json()
 
 
 def settle() -> None:

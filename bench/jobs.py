@@ -3,26 +3,18 @@ worker starts its job, and how long a first sync of 5,000 tasks takes until its 
 stored, with the worker (`manage.py procrastinate worker`, local provider) running beside the
 pushes as in production."""
 
-import json
 import statistics
 import time
 
 from django.db import connection
-from django.test import Client
 
 from bench import sync as first_sync
-from bench.common import Result, drop_workspace
+from bench.common import Result, drop_workspace, sync_push
 from bench.server import job_workers
 from tasks.models import Task
 
 LATENCY_PUSHES = 30
 WORKSPACE = "bench-jobs"
-
-
-def _push(workspace: str, body: dict) -> None:
-    client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=workspace)
-    response = client.post("/api/tasks/sync", json.dumps(body), content_type="application/json")
-    assert response.status_code == 200, response.content[:300]
 
 
 def _wait_embedded(workspace: str, timeout_s: float = 300) -> float:
@@ -46,7 +38,7 @@ def _latencies() -> list[float]:
         )
     for i, workspace in enumerate(workspaces):
         drop_workspace(workspace)
-        _push(workspace, {"cursor": None, "tasks": [{"id": "a", "title": f"Latency {i}"}]})
+        sync_push(workspace, {"cursor": None, "tasks": [{"id": "a", "title": f"Latency {i}"}]})
         _wait_embedded(workspace)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -74,7 +66,7 @@ def run() -> list[Result]:
         latencies = _latencies()
         started = time.time()
         for push in pushes:
-            _push(WORKSPACE, push)
+            sync_push(WORKSPACE, push)
         last_answer = time.time()
         last_vector = _wait_embedded(WORKSPACE)
     drop_workspace(WORKSPACE)

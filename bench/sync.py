@@ -4,17 +4,15 @@ A push answers before its tasks are embedded (the embedding thread does that aft
 pushes' wall time is what a client waits for, and the time until the last embedding is stored is
 reported on its own row."""
 
-import json
 import random
 import time
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from bench.common import Result, drop_workspace
+from bench.common import Result, drop_workspace, sync_push
 from flows.jobs import jobs_run_until_idle
 from graph.models import Edge
 from graph.services import edges_link_by_tags
@@ -51,16 +49,11 @@ def _pushes(seed: int = 3) -> list[dict]:
 def _run_pushes(workspace: str, pushes: list[dict]) -> tuple[float, float, int, list[str]]:
     """Seconds until the last push answered, seconds until the last embedding was stored,
     statements of the pushes, and every item's status."""
-    client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=workspace)
     statuses: list[str] = []
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         for push in pushes:
-            response = client.post(
-                "/api/tasks/sync", json.dumps(push), content_type="application/json"
-            )
-            assert response.status_code == 200, response.content[:300]
-            statuses += [r["status"] for r in response.json()["results"]]
+            statuses += [r["status"] for r in sync_push(workspace, push)["results"]]
         elapsed = time.perf_counter() - started
         statements = len(queries.captured_queries)
     jobs_run_until_idle()  # the job worker, in this process, until the queue is empty
@@ -76,14 +69,10 @@ def _pushes_without_links(pushes: list[dict]) -> float:
     saved = settings.LINKDO_AUTOLINKS_PER_TASK
     settings.LINKDO_AUTOLINKS_PER_TASK = 0
     drop_workspace("bench-sync-nolinks")
-    client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID="bench-sync-nolinks")
     try:
         started = time.perf_counter()
         for push in pushes:
-            response = client.post(
-                "/api/tasks/sync", json.dumps(push), content_type="application/json"
-            )
-            assert response.status_code == 200, response.content[:300]
+            sync_push("bench-sync-nolinks", push)
         return time.perf_counter() - started
     finally:
         settings.LINKDO_AUTOLINKS_PER_TASK = saved

@@ -83,25 +83,25 @@ def embed_workspace(workspace_id: str, attempt: int = 0) -> int:
             raise
 
 
+def _embed_job(workspace_id: str, delay_s: float = 0):
+    """The workspace's embedding job, with its queueing lock and its lock."""
+    lock = f"embed:{workspace_id}"
+    schedule = {"seconds": delay_s} if delay_s else None
+    return embed_workspace.configure(lock=lock, queueing_lock=lock, schedule_in=schedule)
+
+
 def embedding_enqueue(*, workspace_id: str, attempt: int = 0, delay_s: float = 0) -> None:
     """Queue the workspace's embedding job, unless one is queued already (it will see these tasks
     too). Inside a transaction, the job is queued only if the transaction commits."""
-    lock = f"embed:{workspace_id}"
-    job = embed_workspace.configure(
-        lock=lock, queueing_lock=lock, schedule_in={"seconds": delay_s} if delay_s else None
-    )
     # A savepoint: the queueing lock refuses a second job with a unique violation, which must not
     # abort the caller's transaction.
     with contextlib.suppress(AlreadyEnqueued), transaction.atomic():
-        job.defer(workspace_id=workspace_id, attempt=attempt)
+        _embed_job(workspace_id, delay_s).defer(workspace_id=workspace_id, attempt=attempt)
 
 
 async def _embedding_enqueue_async(workspace_id: str) -> None:
-    lock = f"embed:{workspace_id}"
     with contextlib.suppress(AlreadyEnqueued):
-        await embed_workspace.configure(lock=lock, queueing_lock=lock).defer_async(
-            workspace_id=workspace_id
-        )
+        await _embed_job(workspace_id).defer_async(workspace_id=workspace_id)
 
 
 @app.periodic(cron="* * * * *", periodic_id="sweep")

@@ -22,9 +22,8 @@ class Edge(models.Model):
     # In the database an edge's ends are held by the composite foreign keys (workspace_id,
     # source_id / target_id) -> tasks_task (workspace_id, id) (edge_source_same_workspace,
     # edge_target_same_workspace), which also prove its workspace exists. The single-column keys
-    # Django would add check the same rows again at every commit: three checks an edge, a third of
-    # a push's commit (docs/PERFORMANCE.md). Without them, Citus-style distribution needs no
-    # change here (docs/SCALING.md).
+    # Django would add checked the same rows again at every commit: three more checks an edge, half
+    # of a push's commit (docs/PERFORMANCE.md, issue 18).
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="edges", db_constraint=False
     )

@@ -5,10 +5,11 @@ Rates come from settings at request time (LINKDO_THROTTLE_WORKSPACE, LINKDO_THRO
 turns a limit off. Each limit counts fixed windows (a minute for `600/min`) in the UNLOGGED table
 `linkdo_rate` (workspaces migration 0005), one row per key.
 
-A database round trip on every request would cost the hottest read a third of its throughput
-(docs/PERFORMANCE.md, "Shared rate limits"), so each process reports its hits the way Kong's
-cluster rate limiting does with a sync rate: it adds its own hits to the last total it read and
-reports them in one statement when a second has passed or it holds 5 % of the limit unreported.
+DRF's own throttle over Django's database cache costs 1.2 ms a check, more than GET task itself
+(docs/PERFORMANCE.md, "Issue 19"); even one upsert a request costs 0.2 ms. So each process
+reports its hits the way Kong's cluster rate limiting does with a sync rate: it adds its own hits
+to the last total it read and reports them in one statement when a second has passed or it holds
+5 % of the limit unreported.
 Once the total it knows reaches half the limit it reports every request, so the limit itself is
 exact; below half, several processes together can exceed what they know by at most 5 % of the limit
 each, which only lets a workspace reach the exact half sooner.

@@ -17,6 +17,8 @@ import pytest
 import yaml
 from django.conf import settings
 
+from tests.helpers import database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
 POSTGRES_IMAGE_ENV = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "PGDATA"}
@@ -138,12 +140,11 @@ def test_the_image_command_serves_health_when_run_directly():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    db = settings.DATABASES["default"]
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
         "DJANGO_DEBUG": "false",
         "SECRET_KEY": "x" * 50,
-        "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST'].replace('/', '%2F')}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
     }
@@ -182,12 +183,11 @@ def test_make_run_collects_static_files_before_serving():
 
 def _serve(port: int) -> subprocess.Popen:
     """`make run`'s last step (linkdo.serve) against the test database, DEBUG off."""
-    db = settings.DATABASES["default"]
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
         "DJANGO_DEBUG": "false",
         "SECRET_KEY": "x" * 50,
-        "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST'].replace('/', '%2F')}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
         "LINKDO_PRELOAD_KOREAN": "false",

@@ -3,6 +3,7 @@ provider batches by the job worker (flows.jobs), new tasks projected onto the ma
 version; the sweep and the purge run as periodic jobs."""
 
 import io
+import threading
 import time
 from datetime import timedelta
 
@@ -308,3 +309,30 @@ def test_two_workers_queue_each_daily_purge_once():
     names = list(ProcrastinateJob.objects.values_list("task_name", flat=True))
     assert names.count("flows.jobs.purge_old_tombstones") == 1
     assert names.count("flows.jobs.sweep_pending") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_push_while_the_job_fails_leaves_no_job_running_for_good(ws_a, gemini, settings):
+    """The defect: with procrastinate's own retry, a job that failed while a push had queued the
+    workspace's next job could not go back to the queue (its queueing lock was taken), stayed
+    "doing" for good and held the workspace's lock, so nothing was embedded any more."""
+    empty_job_queue()
+    gemini.mode, gemini.hang_seconds = "hang", 3
+    settings.LINKDO_EMBED_BATCH_TIMEOUT_S = 1.5
+    client = WorkspaceClient("alpha")
+    sync(client, {"cursor": None, "tasks": [{"id": "a", "title": "A"}]})
+    worker = threading.Thread(target=jobs_run_until_idle)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not gemini.calls["batchEmbedContents"]:  # the job is inside its Gemini call
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sync(client, {"cursor": None, "tasks": [{"id": "b", "title": "B"}]})  # queues the next job
+    gemini.mode = "ok"
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    jobs = ProcrastinateJob.objects.filter(task_name="flows.jobs.embed_workspace")
+    assert not jobs.filter(status="doing").exists()
+    assert sorted(jobs.values_list("status", flat=True)) == ["failed", "succeeded"]
+    assert not Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).exists()
