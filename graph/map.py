@@ -5,6 +5,7 @@ graph.layout's; this module reads and writes them.
 
 import logging
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 
 import numpy as np
@@ -26,7 +27,7 @@ from linkdo.ai.gemini import EMBED_BATCH
 from linkdo.ai.vectors import embedding_text
 from linkdo.db import copy_into_temp_table, retry_on_deadlock
 from linkdo.pgbinary import encode_positions
-from tasks.embeddings import BATCH_ROW_FIELDS, embeddings_store_batch
+from tasks.embeddings import BATCH_ROW_FIELDS, embeddings_mark_ready, embeddings_store_fresh
 from tasks.models import Task
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change
@@ -203,9 +204,10 @@ def tasks_embed_batch(
     *, rows: list[tuple], provider: AIProvider, deadline_s: float | None = None
 ) -> int:
     """Embed (id, title, description, tags) rows (tasks.embeddings.BATCH_ROW_FIELDS) with the
-    provider (one call per 100 texts), store the vectors and place the tasks that wait for a place,
-    in one transaction.
-    Returns how many were stored; raises ProviderError when the provider fails (nothing is stored
+    provider (one call per 100 texts), store the vectors (one transaction, beside other batches of
+    the workspace), then mark the tasks embedded and place those that wait for a place (a second,
+    short one, serialised with the workspace's writers).
+    Returns how many were marked; raises ProviderError when the provider fails (nothing is stored
     then)."""
     rows = list(rows)
     if not rows:
@@ -215,16 +217,27 @@ def tasks_embed_batch(
     vectors = provider.embed(
         texts, deadline_s=limit if deadline_s is None else min(limit, deadline_s)
     )
-    return _store_and_place(rows, vectors, provider.embedding_model)
+    vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
+    fresh = set(_store_fresh(rows, vectors))
+    return _mark_and_place(
+        [row for row in rows if row[0] in fresh], vector_of, provider.embedding_model
+    )
 
 
 @retry_on_deadlock
-def _store_and_place(rows: list[tuple], vectors: np.ndarray, model: str) -> int:
+def _store_fresh(rows: list[tuple], vectors: np.ndarray) -> list[int]:
+    with transaction.atomic():
+        return embeddings_store_fresh(rows=rows, vectors=vectors)
+
+
+@retry_on_deadlock
+def _mark_and_place(rows: list[tuple], vector_of: dict[int, np.ndarray], model: str) -> int:
     """One transaction (run again if it lost a deadlock: the vectors are kept, the provider is not
     asked twice)."""
+    if not rows:
+        return 0
     with transaction.atomic():
-        stored, versions = embeddings_store_batch(rows=rows, vectors=vectors, model=model)
-        vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
+        stored, versions = embeddings_mark_ready(rows=rows, model=model)
         to_place: dict[str, list[int]] = {}
         for task_id, workspace_id, place_pending in stored:
             if place_pending:
@@ -268,20 +281,72 @@ def embed_pending(
     deadline_s: float | None = None,
 ) -> int:
     """Embed the workspace's live tasks whose embedding is pending, `batch_size` at a time (the
-    provider asks Gemini 100 texts per call), each batch stored and placed in its own transaction.
-    Returns how many were stored. Stops at the first provider failure (the rest stay pending) and
-    raises ProviderError; with `deadline_s`, also when that much time has passed (each call's
-    deadline is what is left)."""
+    provider asks Gemini 100 texts per call), each batch stored and placed in its own transactions.
+    Outside a transaction, LINKDO_EMBED_CONCURRENCY batches are worked on at once, each in a thread
+    with its own database connection: one batch's provider call or HNSW insert runs beside
+    another's (the insert is most of the time, and one PostgreSQL backend uses one core).
+    Returns how many were stored. Stops at the first provider failure (the rest stay pending; the
+    batches already started finish) and raises ProviderError; with `deadline_s`, also when that
+    much time has passed (each call's deadline is what is left)."""
     provider = provider or get_provider()
     ends = None if deadline_s is None else time.monotonic() + deadline_s
+
+    def left() -> float | None:
+        return None if ends is None else ends - time.monotonic()
+
+    batches = _pending_batches(workspace_id, batch_size, left)
+    # Inside a transaction (the tests' database), other connections would not see its rows.
+    workers = 1 if connection.in_atomic_block else settings.LINKDO_EMBED_CONCURRENCY
+    if workers == 1:
+        return sum(
+            tasks_embed_batch(rows=rows, provider=provider, deadline_s=left()) for rows in batches
+        )
+    stored, failure = 0, None
+    with ThreadPoolExecutor(workers, thread_name_prefix="embed") as pool:
+        running: set[Future] = set()
+        for rows in batches:
+            running.add(pool.submit(_embed_batch_in_thread, rows, provider, left()))
+            if len(running) < workers:
+                continue
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            done, failure = _collect(finished)
+            stored += done
+            if failure is not None:
+                break
+        done, later_failure = _collect(wait(running).done)
+        stored += done
+    if failure is not None or later_failure is not None:
+        raise failure or later_failure
+    return stored
+
+
+def _pending_batches(workspace_id: str, batch_size: int, left):
+    """The workspace's pending tasks in rows of BATCH_ROW_FIELDS, `batch_size` at a time by id,
+    until none is left or the deadline (`left()` <= 0) has passed."""
     pending = Task.objects.live(workspace_id).filter(embedding_hash__isnull=True).order_by("id")
-    stored, last_id = 0, 0
+    last_id = 0
     while True:
         rows = list(pending.filter(id__gt=last_id).values_list(*BATCH_ROW_FIELDS)[:batch_size])
-        if not rows:
-            return stored
+        remaining = left()
+        if not rows or (remaining is not None and remaining <= 0):
+            return
         last_id = rows[-1][0]
-        left = None if ends is None else ends - time.monotonic()
-        if left is not None and left <= 0:
-            return stored
-        stored += tasks_embed_batch(rows=rows, provider=provider, deadline_s=left)
+        yield rows
+
+
+def _embed_batch_in_thread(rows: list[tuple], provider: AIProvider, deadline_s) -> int:
+    try:
+        return tasks_embed_batch(rows=rows, provider=provider, deadline_s=deadline_s)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _collect(finished) -> tuple[int, BaseException | None]:
+    """Vectors stored by the finished batches, and the first failure among them."""
+    stored, failure = 0, None
+    for future in finished:
+        if future.exception() is None:
+            stored += future.result()
+        elif failure is None:
+            failure = future.exception()
+    return stored, failure

@@ -111,31 +111,70 @@ def embeddings_store(*, workspace_id: str, vectors: dict[int, np.ndarray]) -> No
         )
 
 
-# The row shape embeddings_store_batch takes.
+# The row shape embeddings_store_fresh and embeddings_mark_ready take.
 BATCH_ROW_FIELDS = ("id", "title", "description", "tags")
 
+# A batch's vectors are written under a SHARE lock of their workspaces (id order): every writer of a
+# workspace's tasks takes its row FOR UPDATE first (workspace_begin_change, workspace_lock), so no
+# task text changes meanwhile, while several batches of one workspace insert into the HNSW index
+# at once (each on its own connection; the insert is most of a batch's time). Only the tasks whose
+# text is still the one embedded get their vector.
+_FRESH_ROWS_SQL = """
+WITH locked AS (
+    SELECT id FROM workspaces_workspace
+    WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
+    ORDER BY id FOR SHARE
+)
+SELECT t.id, t.workspace_id
+FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, title text, description text, tags varchar[])
+JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
+    AND t.tags = v.tags AND t.deleted_at IS NULL
+WHERE t.workspace_id IN (SELECT id FROM locked)
+"""
 
-def embeddings_store_batch(
-    *, rows: list[tuple], vectors: np.ndarray, model: str
-) -> tuple[list[tuple[int, str, bool]], dict[str, int]]:
-    """Store the vectors computed for (id, title, description, tags) rows, inside the caller's
-    transaction: lock the rows' workspaces (each takes a change version), store the hashes and
-    vectors of the tasks whose text is still the one embedded. Returns the stored tasks as
-    (id, workspace id, place pending) and each workspace's new change version."""
+
+def _batch_json(rows: list[tuple], model: str | None = None) -> list[dict]:
     batch = [
-        {"id": task_id, "title": title, "description": description, "tags": tags,
-         "hash": embedding_hash(model, embedding_text(title, description, tags))}
+        {"id": task_id, "title": title, "description": description, "tags": tags}
         for task_id, title, description, tags in rows
-    ]  # fmt: skip
+    ]
+    if model is not None:
+        for row in batch:
+            text = embedding_text(row["title"], row["description"], row["tags"])
+            row["hash"] = embedding_hash(model, text)
+    return batch
+
+
+def embeddings_store_fresh(*, rows: list[tuple], vectors: np.ndarray) -> list[int]:
+    """Store the vectors computed for (id, title, description, tags) rows whose task still has that
+    text, inside the caller's transaction, holding their workspaces in SHARE mode (see
+    _FRESH_ROWS_SQL). The tasks stay pending until embeddings_mark_ready, in a transaction of its
+    own (the SHARE lock cannot be raised to the writers' lock without two batches deadlocking).
+    Returns the ids whose vector was stored."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FRESH_ROWS_SQL, [[row[0] for row in rows], json.dumps(_batch_json(rows))])
+        fresh = cursor.fetchall()
+    vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
+    by_workspace: dict[str, dict[int, np.ndarray]] = {}
+    for task_id, workspace_id in fresh:
+        by_workspace.setdefault(workspace_id, {})[task_id] = vector_of[task_id]
+    for workspace_id, workspace_vectors in by_workspace.items():
+        embeddings_store(workspace_id=workspace_id, vectors=workspace_vectors)
+    return [task_id for task_id, _ in fresh]
+
+
+def embeddings_mark_ready(
+    *, rows: list[tuple], model: str
+) -> tuple[list[tuple[int, str, bool]], dict[str, int]]:
+    """Mark the (id, title, description, tags) rows whose vectors embeddings_store_fresh stored as
+    embedded, inside the caller's transaction: lock the rows' workspaces (each takes a change
+    version) and store the hashes of the tasks whose text is still the one embedded (a task edited
+    since its vector was stored stays pending). Returns the marked tasks as (id, workspace id,
+    place pending) and each workspace's new change version."""
+    batch = _batch_json(rows, model)
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_WORKSPACES_SQL, [[row["id"] for row in batch]])
         versions = dict(cursor.fetchall())
         cursor.execute(_STORE_HASHES_SQL, [json.dumps(batch)])
         stored = cursor.fetchall()
-    vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
-    by_workspace: dict[str, dict[int, np.ndarray]] = {}
-    for task_id, workspace_id, _ in stored:
-        by_workspace.setdefault(workspace_id, {})[task_id] = vector_of[task_id]
-    for workspace_id, workspace_vectors in by_workspace.items():
-        embeddings_store(workspace_id=workspace_id, vectors=workspace_vectors)
     return stored, versions

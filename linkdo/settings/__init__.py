@@ -148,6 +148,9 @@ GEMINI_TEXT_MODEL = env_str("GEMINI_TEXT_MODEL", "gemini-2.5-flash")
 GEMINI_BASE_URL = env_str("GEMINI_BASE_URL")
 LINKDO_EMBED_TIMEOUT_S = env_float("LINKDO_EMBED_TIMEOUT_S", 5.0, minimum=0.1)
 LINKDO_EMBED_BATCH_TIMEOUT_S = env_float("LINKDO_EMBED_BATCH_TIMEOUT_S", 60.0, minimum=1.0)
+# Batches of 500 one embedding job (or an arrange) works on at once, each on its own database
+# connection: the HNSW insert of one beside another's (PostgreSQL gives a statement one core).
+LINKDO_EMBED_CONCURRENCY = env_int("LINKDO_EMBED_CONCURRENCY", 2, minimum=1, maximum=16)
 LINKDO_TAGS_TIMEOUT_S = env_float("LINKDO_TAGS_TIMEOUT_S", 8.0, minimum=0.1)
 LINKDO_PARSE_TIMEOUT_S = env_float("LINKDO_PARSE_TIMEOUT_S", 10.0, minimum=0.1)
 LINKDO_ARRANGE_EMBED_TIMEOUT_S = env_float("LINKDO_ARRANGE_EMBED_TIMEOUT_S", 20.0, minimum=0.0)

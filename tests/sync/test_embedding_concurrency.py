@@ -1,0 +1,199 @@
+"""Background embedding with several batches at once (LINKDO_EMBED_CONCURRENCY): each batch's
+vectors are stored under a SHARE lock of the workspace, beside the other batches, and the tasks are
+marked embedded in a second, short transaction under the writers' lock. Transactional tests: the
+batches run in threads with their own connections, which see only committed rows."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from django.db import OperationalError, connection, transaction
+
+from graph.map import embed_pending
+from linkdo.ai import ProviderError, get_provider
+from linkdo.ai.vectors import embedding_hash, embedding_text
+from tasks.embeddings import BATCH_ROW_FIELDS, embeddings_store_fresh
+from tasks.models import Embedding, Task
+from tests.sync.test_sync import sync
+from workspaces.models import Workspace
+from workspaces.services import workspace_begin_change
+
+
+def push(client, count, prefix="p"):
+    for start in range(0, count, 500):
+        items = [
+            {"id": f"{prefix}{i}", "title": f"Task {i}", "tags": ["work"] if i % 3 else []}
+            for i in range(start, min(count, start + 500))
+        ]
+        sync(client, {"cursor": None, "tasks": items})
+
+
+class Recording:
+    """The local provider, slowed a little, counting how many of its calls overlap."""
+
+    def __init__(self, fail_on_call=None, during_call=None):
+        self.inner = get_provider()
+        self.embedding_model = self.inner.embedding_model
+        self.lock = threading.Lock()
+        self.calls = self.running = self.most = 0
+        self.fail_on_call, self.during_call = fail_on_call, during_call
+
+    def embed(self, texts, *, deadline_s):
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(0.05)
+            if call == self.fail_on_call:
+                raise ProviderError("the provider is down")
+            if self.during_call:
+                self.during_call(call, texts)
+            return self.inner.embed(texts, deadline_s=deadline_s)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_run_side_by_side_and_every_task_is_embedded_once(client_a, ws_a, settings):
+    settings.LINKDO_EMBED_CONCURRENCY = 2
+    push(client_a, 1050)
+    version_before = Workspace.objects.get(pk=ws_a.pk).change_version
+    provider = Recording()
+
+    assert embed_pending(workspace_id=ws_a.pk, provider=provider, batch_size=100) == 1050
+
+    assert provider.calls == 11
+    assert provider.most == 2
+    assert Embedding.objects.filter(workspace=ws_a).count() == 1050
+    assert not Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).exists()
+    task = Task.objects.get(workspace=ws_a, client_id="p7")
+    text = embedding_text(task.title, task.description, task.tags)
+    assert task.embedding_hash == embedding_hash(provider.embedding_model, text)
+    stored = np.asarray(Embedding.objects.get(task=task).vector)
+    assert np.allclose(stored, provider.inner.embed([text], deadline_s=5)[0], atol=1e-6)
+    # each batch took its own change version: devices pull the tasks now embedded
+    assert Workspace.objects.get(pk=ws_a.pk).change_version == version_before + 11
+    assert connection.in_atomic_block is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_at_a_time_when_the_setting_says_so(client_a, ws_a, settings):
+    settings.LINKDO_EMBED_CONCURRENCY = 1
+    push(client_a, 300)
+    provider = Recording()
+    assert embed_pending(workspace_id=ws_a.pk, provider=provider, batch_size=100) == 300
+    assert provider.most == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_edited_while_its_batch_is_embedded_keeps_its_new_text_and_vector(
+    client_a, ws_a, settings
+):
+    settings.LINKDO_EMBED_CONCURRENCY = 2
+    push(client_a, 400)
+
+    def edit(call, texts):
+        if embedding_text("Task 250", "", ["work"]) in texts:
+            response = client_a.patch("/api/tasks/p250", {"title": "Renamed meanwhile"})
+            assert response.status_code == 200, response.content
+
+    provider = Recording(during_call=edit)
+    stored = embed_pending(workspace_id=ws_a.pk, provider=provider, batch_size=100)
+
+    task = Task.objects.get(workspace=ws_a, client_id="p250")
+    assert task.title == "Renamed meanwhile"
+    assert stored == 399  # the edited one was embedded by its own write, not by the batch
+    text = embedding_text(task.title, task.description, task.tags)
+    assert task.embedding_hash == embedding_hash(provider.embedding_model, text)
+    vector = np.asarray(Embedding.objects.get(task=task).vector)
+    assert np.allclose(vector, provider.inner.embed([text], deadline_s=5)[0], atol=1e-6)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_batch_stops_the_run_and_the_others_stay_stored(client_a, ws_a, settings):
+    settings.LINKDO_EMBED_CONCURRENCY = 2
+    push(client_a, 600)
+    provider = Recording(fail_on_call=3)
+
+    with pytest.raises(ProviderError):
+        embed_pending(workspace_id=ws_a.pk, provider=provider, batch_size=100)
+
+    embedded = Task.objects.filter(workspace=ws_a, embedding_hash__isnull=False)
+    pending = Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True)
+    assert embedded.count() % 100 == 0 and 200 <= embedded.count() <= 400
+    assert pending.count() == 600 - embedded.count()
+    assert Embedding.objects.filter(task__in=embedded).count() == embedded.count()
+    # the next run finishes the job
+    left = pending.count()
+    assert embed_pending(workspace_id=ws_a.pk, provider=Recording()) == left
+    assert not Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).exists()
+
+
+def _rows(workspace, client_ids):
+    return list(
+        Task.objects.filter(workspace=workspace, client_id__in=client_ids)
+        .order_by("id")
+        .values_list(*BATCH_ROW_FIELDS)
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_storing_vectors_shares_the_workspace_with_other_batches_but_not_with_writers(
+    client_a, ws_a
+):
+    push(client_a, 4)
+    provider = get_provider()
+    first, second = _rows(ws_a, ["p0", "p1"]), _rows(ws_a, ["p2", "p3"])
+    vectors = provider.embed(["a", "b"], deadline_s=5)
+    holding, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def first_batch():
+        try:
+            with transaction.atomic():
+                outcome["first"] = embeddings_store_fresh(rows=first, vectors=vectors)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def second_batch():
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '2s'")
+                outcome["second"] = embeddings_store_fresh(rows=second, vectors=vectors)
+        finally:
+            connection.close()
+
+    def writer():
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                workspace_begin_change(workspace=ws_a)
+        except OperationalError as exc:
+            outcome["writer"] = str(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=first_batch)
+    holder.start()
+    assert holding.wait(10)
+    for target in (second_batch, writer):
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join(10)
+    release.set()
+    holder.join(10)
+
+    assert sorted(outcome["first"]) == [row[0] for row in first]
+    assert sorted(outcome["second"]) == [row[0] for row in second]  # not blocked by the first
+    assert "lock timeout" in outcome["writer"]  # a writer waits for the stored vectors
+    assert Embedding.objects.filter(workspace=ws_a).count() == 4
+    # stored but not marked: the tasks stay pending until embeddings_mark_ready
+    assert Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).count() == 4
