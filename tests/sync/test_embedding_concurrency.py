@@ -161,25 +161,26 @@ def test_storing_vectors_shares_the_workspace_with_other_batches_but_not_with_wr
         finally:
             connection.close()
 
-    def second_batch():
+    def within(lock_timeout, work):
+        """`work` in a transaction of this thread's own connection, waiting at most lock_timeout."""
         try:
             with transaction.atomic():
                 with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = '2s'")
-                outcome["second"] = embeddings_store_fresh(rows=second, vectors=vectors)
+                    cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+                return work()
         finally:
             connection.close()
 
+    def second_batch():
+        outcome["second"] = within(
+            "2s", lambda: embeddings_store_fresh(rows=second, vectors=vectors)
+        )
+
     def writer():
         try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
-                workspace_begin_change(workspace=ws_a)
+            within("300ms", lambda: workspace_begin_change(workspace=ws_a))
         except OperationalError as exc:
             outcome["writer"] = str(exc)
-        finally:
-            connection.close()
 
     holder = threading.Thread(target=first_batch)
     holder.start()
