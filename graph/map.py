@@ -218,14 +218,14 @@ def tasks_embed_batch(
         texts, deadline_s=limit if deadline_s is None else min(limit, deadline_s)
     )
     vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
-    fresh = set(_store_fresh(rows, vectors))
+    fresh = set(_store_fresh(rows, vector_of))
     return _mark_and_place(
         [row for row in rows if row[0] in fresh], vector_of, provider.embedding_model
     )
 
 
 @retry_on_deadlock
-def _store_fresh(rows: list[tuple], vectors: np.ndarray) -> list[int]:
+def _store_fresh(rows: list[tuple], vectors: dict[int, np.ndarray]) -> list[int]:
     with transaction.atomic():
         return embeddings_store_fresh(rows=rows, vectors=vectors)
 

@@ -117,19 +117,20 @@ BATCH_ROW_FIELDS = ("id", "title", "description", "tags")
 # A batch's vectors are written under a SHARE lock of their workspaces (id order): every writer of a
 # workspace's tasks takes its row FOR UPDATE first (workspace_begin_change, workspace_lock), so no
 # task text changes meanwhile, while several batches of one workspace insert into the HNSW index
-# at once (each on its own connection; the insert is most of a batch's time). Only the tasks whose
-# text is still the one embedded get their vector.
+# at once (each on its own connection; the insert is most of a batch's time).
+_SHARE_WORKSPACES_SQL = """
+SELECT id FROM workspaces_workspace
+WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
+ORDER BY id FOR SHARE
+"""
+# Only the tasks whose text is still the one embedded get their vector. A statement of its own,
+# after the lock: one that waited for a writer inside the locking statement would read the texts as
+# they were before that writer committed (READ COMMITTED takes a statement's snapshot at its start).
 _FRESH_ROWS_SQL = """
-WITH locked AS (
-    SELECT id FROM workspaces_workspace
-    WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
-    ORDER BY id FOR SHARE
-)
 SELECT t.id, t.workspace_id
 FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, title text, description text, tags varchar[])
 JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
     AND t.tags = v.tags AND t.deleted_at IS NULL
-WHERE t.workspace_id IN (SELECT id FROM locked)
 """
 
 
@@ -145,19 +146,19 @@ def _batch_json(rows: list[tuple], model: str | None = None) -> list[dict]:
     return batch
 
 
-def embeddings_store_fresh(*, rows: list[tuple], vectors: np.ndarray) -> list[int]:
-    """Store the vectors computed for (id, title, description, tags) rows whose task still has that
-    text, inside the caller's transaction, holding their workspaces in SHARE mode (see
-    _FRESH_ROWS_SQL). The tasks stay pending until embeddings_mark_ready, in a transaction of its
+def embeddings_store_fresh(*, rows: list[tuple], vectors: dict[int, np.ndarray]) -> list[int]:
+    """Store the vectors (task pk -> vector) computed for (id, title, description, tags) rows whose
+    task still has that text, inside the caller's transaction, holding their workspaces in SHARE mode (see
+    _SHARE_WORKSPACES_SQL). The tasks stay pending until embeddings_mark_ready, in a transaction of its
     own (the SHARE lock cannot be raised to the writers' lock without two batches deadlocking).
     Returns the ids whose vector was stored."""
     with connection.cursor() as cursor:
-        cursor.execute(_FRESH_ROWS_SQL, [[row[0] for row in rows], json.dumps(_batch_json(rows))])
+        cursor.execute(_SHARE_WORKSPACES_SQL, [[row[0] for row in rows]])
+        cursor.execute(_FRESH_ROWS_SQL, [json.dumps(_batch_json(rows))])
         fresh = cursor.fetchall()
-    vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
     by_workspace: dict[str, dict[int, np.ndarray]] = {}
     for task_id, workspace_id in fresh:
-        by_workspace.setdefault(workspace_id, {})[task_id] = vector_of[task_id]
+        by_workspace.setdefault(workspace_id, {})[task_id] = vectors[task_id]
     for workspace_id, workspace_vectors in by_workspace.items():
         embeddings_store(workspace_id=workspace_id, vectors=workspace_vectors)
     return [task_id for task_id, _ in fresh]

@@ -148,7 +148,8 @@ def test_storing_vectors_shares_the_workspace_with_other_batches_but_not_with_wr
     push(client_a, 4)
     provider = get_provider()
     first, second = _rows(ws_a, ["p0", "p1"]), _rows(ws_a, ["p2", "p3"])
-    vectors = provider.embed(["a", "b"], deadline_s=5)
+    pair = provider.embed(["a", "b"], deadline_s=5)
+    vectors = {row[0]: pair[i % 2] for i, row in enumerate(first + second)}
     holding, release = threading.Event(), threading.Event()
     outcome = {}
 
@@ -198,3 +199,55 @@ def test_storing_vectors_shares_the_workspace_with_other_batches_but_not_with_wr
     assert Embedding.objects.filter(workspace=ws_a).count() == 4
     # stored but not marked: the tasks stay pending until embeddings_mark_ready
     assert Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waiting_for_a_writer_checks_the_text_the_writer_committed(client_a, ws_a):
+    """The texts are read after the SHARE lock is granted: a batch that waited for a writer's
+    transaction must see its edit (a check in the locking statement itself read the rows as they
+    were when it started waiting, and stored the old text's vector)."""
+    push(client_a, 2)
+    rows = _rows(ws_a, ["p0", "p1"])
+    vectors = dict(
+        zip(
+            [row[0] for row in rows],
+            get_provider().embed(["old 0", "old 1"], deadline_s=5),
+            strict=True,
+        )
+    )
+    editing, commit = threading.Event(), threading.Event()
+    outcome = {}
+
+    def writer():
+        try:
+            with transaction.atomic():
+                workspace_begin_change(workspace=ws_a)
+                Task.objects.filter(workspace=ws_a, client_id="p0").update(title="Edited")
+                editing.set()
+                commit.wait(10)
+        finally:
+            connection.close()
+
+    def batch():
+        try:
+            with transaction.atomic():
+                outcome["stored"] = embeddings_store_fresh(rows=rows, vectors=vectors)
+        finally:
+            connection.close()
+
+    editor = threading.Thread(target=writer)
+    editor.start()
+    assert editing.wait(10)
+    storer = threading.Thread(target=batch)
+    storer.start()
+    time.sleep(0.5)  # the batch now waits for the writer's lock
+    assert "stored" not in outcome
+    commit.set()
+    for thread in (editor, storer):
+        thread.join(10)
+
+    p1 = Task.objects.get(workspace=ws_a, client_id="p1")
+    assert outcome["stored"] == [p1.pk]
+    assert list(Embedding.objects.filter(workspace=ws_a).values_list("task_id", flat=True)) == [
+        p1.pk
+    ]
