@@ -24,8 +24,14 @@ class Edge(models.Model):
     # edge_target_same_workspace), which also prove its workspace exists. The single-column keys
     # Django would add checked the same rows again at every commit: three more checks an edge, half
     # of a push's commit (docs/PERFORMANCE.md, issue 18).
+    # No index of its own either: edge_changes (workspace, version, id) starts with it, and the two
+    # that Django adds (one for LIKE) were kept up by every edge insert for nothing.
     workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="edges", db_constraint=False
+        Workspace,
+        on_delete=models.CASCADE,
+        related_name="edges",
+        db_constraint=False,
+        db_index=False,
     )
     source = models.ForeignKey(
         Task, on_delete=models.CASCADE, related_name="+", db_constraint=False

@@ -50,6 +50,18 @@ choosers AS MATERIALIZED (
 -- A chooser with an embedding ranks equal weights by similarity: it is ranked against every
 -- tag-mate ("exact"). One without (a task a push just stored: its embedding comes later) ranks
 -- equal weights by recency, so per tag set only its few most recent tasks can be chosen ("fast").
+-- Every edge with a chooser at one end, in one pass over the workspace's edges (two hashed
+-- subplans): all the edges the statement may read or change, as a chosen pair has its chooser at
+-- one end; manual ones included (they are neither linked nor counted). Every later step reads
+-- this; before, four more passes, and two over the whole table (all workspaces) with nested
+-- loops off.
+chooser_edges AS MATERIALIZED (
+    SELECT e.id, e.origin, e.source_id, e.target_id, e.chosen_by_source, e.chosen_by_target,
+           LEAST(e.source_id, e.target_id) AS lo, GREATEST(e.source_id, e.target_id) AS hi
+    FROM graph_edge e
+    WHERE e.workspace_id = %(ws)s
+      AND (e.source_id IN (SELECT id FROM choosers) OR e.target_id IN (SELECT id FROM choosers))
+),
 chooser_rows AS MATERIALIZED (
     SELECT t.id, t.tags,
            %(k)s::int IS NOT NULL AND NOT %(exact)s AND e.task_id IS NULL AS fast
@@ -71,10 +83,7 @@ shared AS (
     FROM chooser_tags c JOIN workspace_tags o ON o.tag = c.tag AND o.id <> c.id
     GROUP BY c.id, o.id
 ),
-manual AS MATERIALIZED (
-    SELECT LEAST(source_id, target_id) AS lo, GREATEST(source_id, target_id) AS hi
-    FROM graph_edge WHERE workspace_id = %(ws)s AND origin = 'manual'
-),
+manual AS MATERIALIZED (SELECT lo, hi FROM chooser_edges WHERE origin = 'manual'),
 ranked AS (
     SELECT s.chooser, s.other, row_number() OVER (
         PARTITION BY s.chooser
@@ -164,13 +173,7 @@ chosen AS MATERIALIZED (
 pairs AS MATERIALIZED (
     SELECT LEAST(chooser, other) AS lo, GREATEST(chooser, other) AS hi FROM chosen
     UNION
-    SELECT LEAST(e.source_id, e.target_id), GREATEST(e.source_id, e.target_id)
-    FROM graph_edge e JOIN choosers ch ON ch.id = e.source_id
-    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto'
-    UNION
-    SELECT LEAST(e.source_id, e.target_id), GREATEST(e.source_id, e.target_id)
-    FROM graph_edge e JOIN choosers ch ON ch.id = e.target_id
-    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto'
+    SELECT lo, hi FROM chooser_edges WHERE origin = 'auto'
 ),
 decided AS MATERIALIZED (
     SELECT p.lo, p.hi,
@@ -202,9 +205,8 @@ next AS MATERIALIZED (
              THEN CASE WHEN f.lo_decides THEN f.lo_chooses ELSE e.chosen_by_target END
              ELSE CASE WHEN f.hi_decides THEN f.hi_chooses ELSE e.chosen_by_target END
         END AS by_target
-    FROM flags f JOIN graph_edge e
-      ON LEAST(e.source_id, e.target_id) = f.lo AND GREATEST(e.source_id, e.target_id) = f.hi
-    WHERE e.workspace_id = %(ws)s AND e.origin = 'auto'
+    FROM flags f JOIN chooser_edges e ON e.lo = f.lo AND e.hi = f.hi
+    WHERE e.origin = 'auto'
 ),
 updated AS (
     UPDATE graph_edge e SET
@@ -217,7 +219,7 @@ updated AS (
                        THEN %(version)s ELSE e.version END,
         updated_at = now()
     FROM next n
-    WHERE e.id = n.id AND (
+    WHERE e.id = n.id AND e.workspace_id = %(ws)s AND (
         (e.chosen_by_source, e.chosen_by_target) IS DISTINCT FROM (n.by_source, n.by_target)
         OR ((n.by_source OR n.by_target)
             AND (e.deleted_at IS NOT NULL OR e.weight IS DISTINCT FROM n.weight))
@@ -232,10 +234,7 @@ SELECT %(ws)s, CASE WHEN f.flip THEN f.hi ELSE f.lo END, CASE WHEN f.flip THEN f
        CASE WHEN f.flip THEN f.lo_chooses ELSE f.hi_chooses END
 FROM (SELECT *, hi_chooses AND NOT lo_chooses AS flip FROM flags) f
 WHERE (f.lo_chooses OR f.hi_chooses)
-  AND NOT EXISTS (
-      SELECT 1 FROM graph_edge e
-      WHERE LEAST(e.source_id, e.target_id) = f.lo AND GREATEST(e.source_id, e.target_id) = f.hi
-  )
+  AND NOT EXISTS (SELECT 1 FROM chooser_edges e WHERE e.lo = f.lo AND e.hi = f.hi)
 ON CONFLICT DO NOTHING
 """
 
@@ -263,11 +262,14 @@ def edges_link_by_tags(
     `exact` ranks every chooser against all its tag-mates (the tests compare the two paths)."""
     if not task_ids:
         return
+    k = settings.LINKDO_AUTOLINKS_PER_TASK
+    if k == 0 and not _has_auto_edges(workspace):
+        return  # nothing to choose and no choice to take back: the statement would change nothing
     params = {
         "ws": workspace.pk,
         "ids": list(task_ids),
         "version": version,
-        "k": settings.LINKDO_AUTOLINKS_PER_TASK,
+        "k": k,
         "exact": exact,
     }
     with connection.cursor() as cursor:
@@ -292,6 +294,10 @@ def edges_link_by_tags(
                     " set_config('work_mem', %s, true)",
                     [work_mem],
                 )
+
+
+def _has_auto_edges(workspace: Workspace) -> bool:
+    return Edge.objects.of(workspace).filter(origin="auto", deleted_at__isnull=True).exists()
 
 
 def _pair(source, target) -> Q:

@@ -9,12 +9,27 @@ from datetime import UTC, date, datetime, time
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _control_characters(value: str) -> bool:
     return _CONTROL_CHARACTER.search(value) is not None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _SurrogateValidator(ProhibitSurrogateCharactersValidator):
+    """DRF's check with its message, one regular expression instead of a generator over every
+    character: a sync push of 1,000 tasks spent 40 % of its validation there."""
+
+    def __call__(self, value):
+        found = _SURROGATE.search(str(value))
+        if found:
+            message = self.message.format(code_point=ord(found.group()))
+            raise serializers.ValidationError(message, code=self.code)
 
 
 class StrictCharField(serializers.CharField):
@@ -29,6 +44,10 @@ class StrictCharField(serializers.CharField):
     def __init__(self, *, single_line: bool = False, **kwargs):
         self.single_line = single_line
         super().__init__(**kwargs)
+        self.validators = [
+            _SurrogateValidator() if type(v) is ProhibitSurrogateCharactersValidator else v
+            for v in self.validators
+        ]
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

@@ -148,6 +148,19 @@ def test_zero_means_no_auto_links_and_all_the_old_rule(client_a, settings, bound
     assert len(live_pairs()) == expected  # all: 6 * 5 / 2
 
 
+def test_with_zero_a_retag_takes_back_choices_made_under_an_earlier_bound(
+    client_a, settings, no_embeddings
+):
+    settings.LINKDO_AUTOLINKS_PER_TASK = 3
+    for i in range(4):
+        create(client_a, f"t{i}", ["same"])
+    assert choices("t3") == {"t0", "t1", "t2"}
+    settings.LINKDO_AUTOLINKS_PER_TASK = 0
+    assert client_a.patch("/api/tasks/t3", {"tags": ["same", "x"]}).status_code == 200
+    assert choices("t3") == set()  # t3 chose again, and with 0 chooses nobody
+    assert live_pairs() == {frozenset(p) for p in (("t1", "t0"), ("t2", "t0"), ("t2", "t1"))}
+
+
 def test_relink_prunes_stored_edges_and_devices_pull_the_removal(client_a, client_b, settings):
     settings.LINKDO_AUTOLINKS_PER_TASK = None  # the old, unbounded rule made these
     for i in range(8):
