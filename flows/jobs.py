@@ -119,6 +119,7 @@ def _sweep() -> int:
         Task.objects.filter(
             deleted_at__isnull=True, embedding_hash__isnull=True, updated_at__lt=since
         )
+        .order_by()  # else Task's default ordering joins the DISTINCT: one row per task
         .values_list("workspace_id", flat=True)
         .distinct()
     )

@@ -58,12 +58,16 @@ def _parse_sync_keys(raw, workspace_id: str) -> tuple[bool, int | None]:
     return deleted, base
 
 
+# One instance for every item (an unbound field validates alike; building one per item was a
+# third of a 1,000-task push's parsing).
+_ID_FIELD = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
+
+
 def parse_task(index: int, raw, workspace_id: str) -> TaskItem:
     deleted, base = _parse_sync_keys(raw, workspace_id)
     client_id = raw.get("id")
-    id_field = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
     try:
-        client_id = id_field.run_validation(client_id)
+        client_id = _ID_FIELD.run_validation(client_id)
     except serializers.ValidationError as exc:
         raise Rejected(f"invalid field: id: {errors_text(exc.detail)}") from None
     updated_at = raw.get("updated_at")

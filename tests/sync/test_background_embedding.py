@@ -6,6 +6,7 @@ import io
 import threading
 import time
 from datetime import timedelta
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -202,6 +203,18 @@ def test_the_sweep_queues_workspaces_whose_tasks_wait_too_long(ws_a, ws_b, setti
     assert [job["args"]["workspace_id"] for job in queued_embedding_jobs()] == ["alpha"]
     assert sweep_pending(timestamp=0) == 1  # already queued: still one job
     assert len(queued_embedding_jobs()) == 1
+
+
+def test_the_sweep_counts_a_workspace_once_however_many_tasks_wait(ws_a, settings):
+    """Task's default ordering made `.distinct()` one row per task: 5,000 waiting tasks of one
+    workspace were 5,000 attempts to queue its job, 7 s every minute (found by the sync bench)."""
+    empty_job_queue()
+    for i in range(3):
+        TaskFactory(workspace=ws_a, client_id=f"old{i}", embedding_hash=None)
+    Task.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    with patch("flows.jobs.embedding_enqueue") as enqueue:
+        assert sweep_pending(timestamp=0) == 1
+    assert enqueue.call_count == 1
 
 
 def test_the_purge_job_follows_the_setting(ws_a, settings):
