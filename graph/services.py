@@ -126,13 +126,22 @@ tag_sets AS MATERIALIZED (
     SELECT row_number() OVER () AS sid, tags, members
     FROM (SELECT tags, count(*)::int AS members FROM members GROUP BY tags) g
 ),
+-- Each member with its set's id and its place in the order of equal weights (the most recently
+-- changed first, then the client id).
+ranked_members AS MATERIALIZED (
+    SELECT ts.sid, m.id, row_number() OVER (ORDER BY m.updated_at DESC, m.client_id) AS recency
+    FROM members m JOIN tag_sets ts ON ts.tags = m.tags
+),
 chooser_sets AS MATERIALIZED (
     SELECT row_number() OVER () AS aid, tags
     FROM (SELECT DISTINCT tags FROM chooser_rows WHERE fast) d
 ),
+-- Weights in hundredths as integers: round(common / max size, 2) without numeric arithmetic on
+-- tens of thousands of pairs (it rounds half up, as round() does).
 set_pairs AS MATERIALIZED (
     SELECT a.aid, s.sid, max(s.members) AS members,
-           round(count(*)::numeric / GREATEST(max(a.size), max(s.size)), 2)::float8 AS weight
+           (200 * count(*) + GREATEST(max(a.size), max(s.size)))
+           / (2 * GREATEST(max(a.size), max(s.size))) AS weight
     FROM (SELECT aid, cardinality(tags) AS size, unnest(tags) AS tag FROM chooser_sets) a
     JOIN (SELECT sid, members, cardinality(tags) AS size, unnest(tags) AS tag FROM tag_sets) s
       ON s.tag = a.tag
@@ -153,16 +162,23 @@ tiers AS MATERIALIZED (
     SELECT p.aid, p.sid, p.weight FROM set_pairs p JOIN cutoffs c ON c.aid = p.aid
     WHERE p.weight >= c.weight
 ),
+-- Per chooser tag set, its `depth` best candidates: one list for all the choosers of the set
+-- (ranking every chooser's candidates sorted three times as many rows).
+set_ranked AS MATERIALIZED (
+    SELECT aid, id, rank FROM (
+        SELECT t.aid, m.id, row_number() OVER (
+            PARTITION BY t.aid ORDER BY t.weight DESC, m.recency
+        ) AS rank
+        FROM tiers t JOIN ranked_members m ON m.sid = t.sid
+    ) r WHERE rank <= (SELECT n FROM depth)
+),
 fast_ranked AS (
-    SELECT c.id AS chooser, m.id AS other, row_number() OVER (
-        PARTITION BY c.id ORDER BY t.weight DESC, m.updated_at DESC, m.client_id
-    ) AS rank
+    SELECT c.id AS chooser, s.id AS other,
+           row_number() OVER (PARTITION BY c.id ORDER BY s.rank) AS rank
     FROM chooser_rows c
     JOIN chooser_sets cs ON cs.tags = c.tags
-    JOIN tiers t ON t.aid = cs.aid
-    JOIN tag_sets ts ON ts.sid = t.sid
-    JOIN members m ON m.tags = ts.tags AND m.id <> c.id
-    WHERE c.fast AND (LEAST(c.id, m.id), GREATEST(c.id, m.id)) NOT IN (SELECT lo, hi FROM manual)
+    JOIN set_ranked s ON s.aid = cs.aid AND s.id <> c.id
+    WHERE c.fast AND (LEAST(c.id, s.id), GREATEST(c.id, s.id)) NOT IN (SELECT lo, hi FROM manual)
 ),
 chosen AS MATERIALIZED (
     SELECT chooser, other FROM ranked WHERE %(k)s::int IS NULL OR rank <= %(k)s::int
