@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from graph.models import Edge
+from graph.models import Edge, Origin
 from linkdo.errors import NotFoundError
 from tasks.models import Task
 from workspaces.models import Workspace
@@ -313,7 +313,7 @@ def edges_link_by_tags(
 
 
 def _has_auto_edges(workspace: Workspace) -> bool:
-    return Edge.objects.of(workspace).filter(origin="auto", deleted_at__isnull=True).exists()
+    return Edge.objects.live(workspace).filter(origin=Origin.AUTO).exists()
 
 
 def _pair(source, target) -> Q:

@@ -22,8 +22,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _SurrogateValidator(ProhibitSurrogateCharactersValidator):
-    """DRF's check with its message, one regular expression instead of a generator over every
-    character: a sync push of 1,000 tasks spent 40 % of its validation there."""
+    """DRF's check with its message, one regular expression instead of a Python generator over
+    every character (run ~7,000 times by a sync push of 1,000 tasks)."""
 
     def __call__(self, value):
         found = _SURROGATE.search(str(value))
