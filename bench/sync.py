@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from bench.common import Result, drop_workspace, sync_push
+from bench.common import Result, drop_workspace, settle, sync_push
 from flows.jobs import jobs_run_until_idle
 from graph.models import Edge
 from graph.services import edges_link_by_tags
@@ -208,19 +208,26 @@ def run() -> list[Result]:
     try:
         # The first sync and its baselines, REPEAT times in turn; medians of each. One run each
         # gave ratios of 3.15 and 4.31 for the same code within twenty minutes on this machine.
+        # Each part starts settled: the rows the last part dropped are vacuumed and the dirty
+        # pages written, or autovacuum and the checkpointer work on one of the two cores during
+        # whichever part comes next (committed baselines of 768 and 1,048 ms in two runs).
         samples: dict[str, list[float]] = {}
         for _ in range(REPEAT):
             drop_workspace("bench-sync")
+            settle()
             local, embedded, statements, _ = _run_pushes("bench-sync", pushes)
             made = list(
                 Edge.objects.filter(workspace_id="bench-sync", deleted_at__isnull=True).values_list(
                     "source__client_id", "target__client_id", "weight"
                 )
             )
+            settle()
             committed, rolled, vectors = _least_work(pushes, made)
+            settle()
+            without_links = _pushes_without_links(pushes)
             measured = {
                 "local": local, "embedded": embedded, "committed": committed, "rolled": rolled,
-                "vectors": vectors, "nolinks": _pushes_without_links(pushes),
+                "vectors": vectors, "nolinks": without_links,
             }  # fmt: skip
             for name, value in measured.items():
                 samples.setdefault(name, []).append(value)

@@ -19,7 +19,9 @@ from workspaces.services import workspace_begin_change
 # chosen_by_target). Choosing again: the given tasks (created, retagged) and every task that had
 # chosen one of them which is now deleted or no longer shares a tag ("refill"); a new task never
 # rewires the others. Pairs with a manual edge (live, or deleted by the user) are neither linked
-# nor counted. Rows whose visible state (alive, weight) changes take `version`.
+# nor counted. Rows whose visible state (alive, weight) changes take `version`. Every read of
+# tasks_task, tasks_embedding and graph_edge names the workspace: with nested loops off, a join by
+# id alone hashed the whole table, every workspace's rows.
 _LINK_BY_TAGS_SQL = """
 -- The ids as a set: `= ANY(array)` compared every row with the whole array; IN (SELECT ...) hashes.
 WITH ids AS MATERIALIZED (SELECT DISTINCT unnest(%(ids)s::bigint[]) AS id),
@@ -44,7 +46,8 @@ choosers AS MATERIALIZED (
     SELECT id FROM changed WHERE NOT gone
     UNION
     SELECT t.o_id FROM touching t
-    JOIN changed c ON c.id = t.c_id JOIN tasks_task o ON o.id = t.o_id
+    JOIN changed c ON c.id = t.c_id
+    JOIN tasks_task o ON o.id = t.o_id AND o.workspace_id = %(ws)s
     WHERE t.o_chose AND o.deleted_at IS NULL AND (c.gone OR NOT (o.tags && c.tags))
 ),
 -- A chooser with an embedding ranks equal weights by similarity: it is ranked against every
@@ -65,8 +68,8 @@ chooser_edges AS MATERIALIZED (
 chooser_rows AS MATERIALIZED (
     SELECT t.id, t.tags,
            %(k)s::int IS NOT NULL AND NOT %(exact)s AND e.task_id IS NULL AS fast
-    FROM tasks_task t JOIN choosers ch ON ch.id = t.id
-    LEFT JOIN tasks_embedding e ON e.task_id = t.id
+    FROM tasks_task t JOIN choosers ch ON ch.id = t.id AND t.workspace_id = %(ws)s
+    LEFT JOIN tasks_embedding e ON e.task_id = t.id AND e.workspace_id = %(ws)s
 ),
 -- MATERIALIZED: inlined, the unnest ran once per chooser (a nested loop, O(n^2)).
 chooser_tags AS MATERIALIZED (
@@ -91,9 +94,9 @@ ranked AS (
                  o.client_id
     ) AS rank
     FROM shared s
-    JOIN tasks_task o ON o.id = s.other
-    LEFT JOIN tasks_embedding ec ON ec.task_id = s.chooser
-    LEFT JOIN tasks_embedding eo ON eo.task_id = s.other
+    JOIN tasks_task o ON o.id = s.other AND o.workspace_id = %(ws)s
+    LEFT JOIN tasks_embedding ec ON ec.task_id = s.chooser AND ec.workspace_id = %(ws)s
+    LEFT JOIN tasks_embedding eo ON eo.task_id = s.other AND eo.workspace_id = %(ws)s
     -- NOT IN over two non-null columns runs as a hashed subplan, not a loop per pair
     WHERE (LEAST(s.chooser, s.other), GREATEST(s.chooser, s.other))
           NOT IN (SELECT lo, hi FROM manual)
@@ -132,9 +135,15 @@ ranked_members AS MATERIALIZED (
     SELECT ts.sid, m.id, row_number() OVER (ORDER BY m.updated_at DESC, m.client_id) AS recency
     FROM members m JOIN tag_sets ts ON ts.tags = m.tags
 ),
+-- A chooser tag set whose own set has `depth` members needs no other: only an identical set
+-- weighs 1.00 (with at most tasks.models.MAX_TAGS tags, c/m rounds to 1.00 only when c = m),
+-- and its `depth` members are the best candidates. Only the other sets are paired below; in a
+-- first sync, more than half of a push's choosers have such a set.
 chooser_sets AS MATERIALIZED (
-    SELECT row_number() OVER () AS aid, tags
+    SELECT row_number() OVER () AS aid, d.tags, own.sid AS own,
+           coalesce(own.members >= (SELECT n FROM depth), false) AS settled
     FROM (SELECT DISTINCT tags FROM chooser_rows WHERE fast) d
+    LEFT JOIN tag_sets own ON own.tags = d.tags
 ),
 -- Weights in hundredths as integers: round(common / max size, 2) without numeric arithmetic on
 -- tens of thousands of pairs (it rounds half up, as round() does).
@@ -142,7 +151,8 @@ set_pairs AS MATERIALIZED (
     SELECT a.aid, s.sid, max(s.members) AS members,
            (200 * count(*) + GREATEST(max(a.size), max(s.size)))
            / (2 * GREATEST(max(a.size), max(s.size))) AS weight
-    FROM (SELECT aid, cardinality(tags) AS size, unnest(tags) AS tag FROM chooser_sets) a
+    FROM (SELECT aid, cardinality(tags) AS size, unnest(tags) AS tag
+          FROM chooser_sets WHERE NOT settled) a
     JOIN (SELECT sid, members, cardinality(tags) AS size, unnest(tags) AS tag FROM tag_sets) s
       ON s.tag = a.tag
     GROUP BY a.aid, s.sid
@@ -161,6 +171,8 @@ cutoffs AS MATERIALIZED (
 tiers AS MATERIALIZED (
     SELECT p.aid, p.sid, p.weight FROM set_pairs p JOIN cutoffs c ON c.aid = p.aid
     WHERE p.weight >= c.weight
+    UNION ALL
+    SELECT aid, own, 100 FROM chooser_sets WHERE settled
 ),
 -- Per chooser tag set, its `depth` best candidates: one list for all the choosers of the set
 -- (ranking every chooser's candidates sorted three times as many rows).
@@ -206,8 +218,8 @@ flags AS MATERIALIZED (
                  / GREATEST(cardinality(a.tags), cardinality(b.tags), 1), 2)::float8 AS weight
     FROM decided d
     -- an edge of a deleted task is never chosen nor revived (it is tombstoned with its task)
-    JOIN tasks_task a ON a.id = d.lo AND a.deleted_at IS NULL
-    JOIN tasks_task b ON b.id = d.hi AND b.deleted_at IS NULL
+    JOIN tasks_task a ON a.id = d.lo AND a.workspace_id = %(ws)s AND a.deleted_at IS NULL
+    JOIN tasks_task b ON b.id = d.hi AND b.workspace_id = %(ws)s AND b.deleted_at IS NULL
     LEFT JOIN choosers lc ON lc.id = d.lo LEFT JOIN choosers hc ON hc.id = d.hi
 ),
 -- The new choices of each existing auto edge, in its own source/target order.

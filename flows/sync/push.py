@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from flows.sync.items import (
@@ -99,9 +100,9 @@ class Outcome:
 
 
 def _rows(workspace: Workspace, client_ids) -> dict[str, Task]:
-    return {
-        t.client_id: t for t in Task.objects.of(workspace).filter(client_id__in=list(client_ids))
-    }
+    # The ids as one array parameter, unsorted: 1,000 placeholders took longer to send and plan.
+    ids = RawSQL("SELECT unnest(%s::text[])", [list(client_ids)])
+    return {t.client_id: t for t in Task.objects.of(workspace).filter(client_id__in=ids).order_by()}
 
 
 def _rejected(kind: str, ident, reason: str) -> dict:
