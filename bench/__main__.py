@@ -29,6 +29,10 @@ def main() -> None:
         worst_push,
     )
     from bench.common import print_table, settle
+    from linkdo.heap import freeze_loaded_objects
+
+    # What gunicorn's master does before it forks the workers (deploy/gunicorn.conf.py).
+    freeze_loaded_objects()
 
     suites = {
         "graph": graph_get,

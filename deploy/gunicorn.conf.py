@@ -39,8 +39,12 @@ def on_exit(server):
 def when_ready(server):
     """Build the Korean analyser of POST /api/tasks/parse here, before the workers are forked, so
     they share its ~500 MB model instead of loading one each (5 s on a worker's first Korean
-    text). LINKDO_PRELOAD_KOREAN=false skips it (memory-tight deployments that never parse)."""
+    text). LINKDO_PRELOAD_KOREAN=false skips it (memory-tight deployments that never parse).
+    Then freeze what is loaded: the workers' full garbage collections skip it (linkdo.heap)."""
     if os.environ.get("LINKDO_PRELOAD_KOREAN", "true").lower() in ("1", "true", "yes", "on"):
         from tasks.capture import korean_analyzer
 
         korean_analyzer()
+    from linkdo.heap import freeze_loaded_objects
+
+    freeze_loaded_objects()

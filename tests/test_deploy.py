@@ -2,8 +2,10 @@
 the code: env names, ports, probes, images, commands. And run the image's command directly."""
 
 import contextlib
+import gc
 import os
 import re
+import runpy
 import shlex
 import signal
 import socket
@@ -253,3 +255,17 @@ def test_make_run_fails_loudly_when_the_worker_dies():
         assert serve.wait(timeout=40) == 1
         assert "the worker process exited" in serve.stdout.read()
         assert not _healthy(port)  # the web server was stopped with it
+
+
+def test_gunicorns_master_freezes_what_it_loaded_before_forking(monkeypatch, tmp_path):
+    """when_ready moves the loaded objects out of the collector's full passes (linkdo.heap)."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # else the config makes one
+    monkeypatch.setenv("LINKDO_PRELOAD_KOREAN", "false")
+    config = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    tracked = len(gc.get_objects())
+    try:
+        config["when_ready"](None)
+        assert gc.get_freeze_count() > tracked // 2
+        assert len(gc.get_objects()) < tracked // 10
+    finally:
+        gc.unfreeze()
