@@ -113,6 +113,12 @@ manual_degree AS (
 depth AS MATERIALIZED (
     SELECT %(k)s::int + 1 + coalesce((SELECT max(n) FROM manual_degree), 0) AS n
 ),
+-- Only tag sets sharing a tag with a fast chooser can be chosen by one: a create with rare tags
+-- does not sort the whole workspace.
+fast_tags AS MATERIALIZED (
+    SELECT array_agg(DISTINCT tag) AS tags
+    FROM chooser_rows c, unnest(c.tags) AS tag WHERE c.fast
+),
 members AS MATERIALIZED (
     SELECT tags, id, updated_at, client_id FROM (
         SELECT tags, id, updated_at, client_id, row_number() OVER (
@@ -121,6 +127,7 @@ members AS MATERIALIZED (
         FROM tasks_task
         WHERE workspace_id = %(ws)s AND deleted_at IS NULL AND cardinality(tags) > 0
           AND EXISTS (SELECT 1 FROM chooser_rows WHERE fast)
+          AND tags && (SELECT tags FROM fast_tags)
     ) m WHERE rn <= (SELECT n FROM depth)
 ),
 -- Tag sets get integer ids: sorting and grouping tens of thousands of (set, set) pairs by their
