@@ -82,10 +82,12 @@ def graph_json(*, workspace: Workspace, compact: bool = False) -> dict:
 def embeddings_matrix(*, workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:
     """(task ids, embeddings (n, dim) float32) of the workspace's embedded tasks, ordered by id,
     read with one binary COPY into numpy."""
+    # Both tables by workspace: a join by id alone may hash every workspace's tasks.
     statement = sql.SQL(
         "COPY (SELECT e.task_id, e.vector FROM tasks_embedding e JOIN tasks_task t ON t.id = e.task_id "
-        "WHERE e.workspace_id = {} AND t.deleted_at IS NULL ORDER BY e.task_id) TO STDOUT (FORMAT BINARY)"
-    ).format(sql.Literal(workspace.pk))
+        "AND t.workspace_id = {ws} WHERE e.workspace_id = {ws} AND t.deleted_at IS NULL "
+        "ORDER BY e.task_id) TO STDOUT (FORMAT BINARY)"
+    ).format(ws=sql.Literal(workspace.pk))
     with copy(statement) as stream:
         buffer = b"".join(bytes(block) for block in stream)
     return parse_id_vectors(buffer, settings.LINKDO_EMBEDDING_DIM)
