@@ -210,7 +210,8 @@ def run() -> list[Result]:
         # gave ratios of 3.15 and 4.31 for the same code within twenty minutes on this machine.
         # Each part starts settled: the rows the last part dropped are vacuumed and the dirty
         # pages written, or autovacuum and the checkpointer work on one of the two cores during
-        # whichever part comes next (committed baselines of 768 and 1,048 ms in two runs).
+        # whichever part comes next. That does not remove the machine's own drift between runs
+        # (docs/PERFORMANCE.md), which the row's per-run ratios show.
         samples: dict[str, list[float]] = {}
         for _ in range(REPEAT):
             drop_workspace("bench-sync")
