@@ -148,10 +148,10 @@ def _batch_json(rows: list[tuple], model: str | None = None) -> list[dict]:
 
 def embeddings_store_fresh(*, rows: list[tuple], vectors: dict[int, np.ndarray]) -> list[int]:
     """Store the vectors (task pk -> vector) computed for (id, title, description, tags) rows whose
-    task still has that text, inside the caller's transaction, holding their workspaces in SHARE mode (see
-    _SHARE_WORKSPACES_SQL). The tasks stay pending until embeddings_mark_ready, in a transaction of its
-    own (the SHARE lock cannot be raised to the writers' lock without two batches deadlocking).
-    Returns the ids whose vector was stored."""
+    task still has that text, inside the caller's transaction, holding their workspaces in SHARE
+    mode (see _SHARE_WORKSPACES_SQL). The tasks stay pending until embeddings_mark_ready, in a
+    transaction of its own (the SHARE lock cannot be raised to the writers' lock without two
+    batches deadlocking). Returns the ids whose vector was stored."""
     with connection.cursor() as cursor:
         cursor.execute(_SHARE_WORKSPACES_SQL, [[row[0] for row in rows]])
         cursor.execute(_FRESH_ROWS_SQL, [json.dumps(_batch_json(rows))])
