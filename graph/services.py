@@ -88,7 +88,7 @@ shared AS (
 ),
 manual AS MATERIALIZED (SELECT lo, hi FROM chooser_edges WHERE origin = 'manual'),
 ranked AS (
-    SELECT s.chooser, s.other, row_number() OVER (
+    SELECT s.chooser, s.other, s.weight, row_number() OVER (
         PARTITION BY s.chooser
         ORDER BY s.weight DESC, (ec.vector <=> eo.vector) ASC NULLS LAST, o.updated_at DESC,
                  o.client_id
@@ -184,15 +184,15 @@ tiers AS MATERIALIZED (
 -- Per chooser tag set, its `depth` best candidates: one list for all the choosers of the set
 -- (ranking every chooser's candidates sorted three times as many rows).
 set_ranked AS MATERIALIZED (
-    SELECT aid, id, rank FROM (
-        SELECT t.aid, m.id, row_number() OVER (
+    SELECT aid, id, weight, rank FROM (
+        SELECT t.aid, m.id, t.weight, row_number() OVER (
             PARTITION BY t.aid ORDER BY t.weight DESC, m.recency
         ) AS rank
         FROM tiers t JOIN ranked_members m ON m.sid = t.sid
     ) r WHERE rank <= (SELECT n FROM depth)
 ),
 fast_ranked AS (
-    SELECT c.id AS chooser, s.id AS other,
+    SELECT c.id AS chooser, s.id AS other, s.weight / 100.0::float8 AS weight,
            row_number() OVER (PARTITION BY c.id ORDER BY s.rank) AS rank
     FROM chooser_rows c
     JOIN chooser_sets cs ON cs.tags = c.tags
@@ -200,9 +200,9 @@ fast_ranked AS (
     WHERE c.fast AND (LEAST(c.id, s.id), GREATEST(c.id, s.id)) NOT IN (SELECT lo, hi FROM manual)
 ),
 chosen AS MATERIALIZED (
-    SELECT chooser, other FROM ranked WHERE %(k)s::int IS NULL OR rank <= %(k)s::int
+    SELECT chooser, other, weight FROM ranked WHERE %(k)s::int IS NULL OR rank <= %(k)s::int
     UNION ALL
-    SELECT chooser, other FROM fast_ranked WHERE rank <= %(k)s::int
+    SELECT chooser, other, weight FROM fast_ranked WHERE rank <= %(k)s::int
 ),
 -- Every pair whose choices may change: the chosen ones and the auto edges of the choosers.
 pairs AS MATERIALIZED (
@@ -213,7 +213,8 @@ pairs AS MATERIALIZED (
 decided AS MATERIALIZED (
     SELECT p.lo, p.hi,
            coalesce(bool_or(c.chooser = p.lo), false) AS lo_chooses,
-           coalesce(bool_or(c.chooser = p.hi), false) AS hi_chooses
+           coalesce(bool_or(c.chooser = p.hi), false) AS hi_chooses,
+           max(c.weight) AS weight -- a chosen pair's weight, as ranked
     FROM pairs p LEFT JOIN chosen c
       ON LEAST(c.chooser, c.other) = p.lo AND GREATEST(c.chooser, c.other) = p.hi
     GROUP BY p.lo, p.hi
@@ -221,8 +222,11 @@ decided AS MATERIALIZED (
 flags AS MATERIALIZED (
     SELECT d.lo, d.hi, d.lo_chooses, d.hi_chooses,
            lc.id IS NOT NULL AS lo_decides, hc.id IS NOT NULL AS hi_decides,
-           round((SELECT count(*) FROM unnest(a.tags) AS tag WHERE tag = ANY(b.tags))::numeric
-                 / GREATEST(cardinality(a.tags), cardinality(b.tags), 1), 2)::float8 AS weight
+           -- A pair chosen now has the weight it was ranked by; the tags are read only for an
+           -- edge that stays by its other end's earlier choice (its tags may have changed).
+           coalesce(d.weight, round(
+               (SELECT count(*) FROM unnest(a.tags) AS tag WHERE tag = ANY(b.tags))::numeric
+               / GREATEST(cardinality(a.tags), cardinality(b.tags), 1), 2)::float8) AS weight
     FROM decided d
     -- an edge of a deleted task is never chosen nor revived (it is tombstoned with its task)
     JOIN tasks_task a ON a.id = d.lo AND a.workspace_id = %(ws)s AND a.deleted_at IS NULL
@@ -270,7 +274,9 @@ SELECT %(ws)s, CASE WHEN f.flip THEN f.hi ELSE f.lo END, CASE WHEN f.flip THEN f
 FROM (SELECT *, hi_chooses AND NOT lo_chooses AS flip FROM flags) f
 WHERE (f.lo_chooses OR f.hi_chooses)
   AND NOT EXISTS (SELECT 1 FROM chooser_edges e WHERE e.lo = f.lo AND e.hi = f.hi)
-ON CONFLICT DO NOTHING
+-- No ON CONFLICT: every caller holds the workspace's lock, and chooser_edges has every edge with a
+-- chooser at one end (tombstones too), so NOT EXISTS is exact; speculative insertion made the
+-- statement 8 percent slower (docs/PERFORMANCE.md).
 """
 
 _UPSERT_MANUAL_SQL = """
