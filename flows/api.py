@@ -18,7 +18,7 @@ from flows.openapi import (
 from flows.services import task_create, task_delete, task_update
 from flows.sync import DEFAULT_LIMIT, MAX_LIMIT, sync_exchange
 from linkdo.errors import ApplicationError, errors_text
-from linkdo.fields import RejectUnknownFieldsMixin, StrictCharField, TimeZoneField
+from linkdo.fields import ParsedJSONField, RejectUnknownFieldsMixin, StrictCharField, TimeZoneField
 from linkdo.openapi import GEMINI_KEY_HEADER, caller_gemini_key, error_response
 from tasks.api import TaskReadViewSet, TaskWriteSerializer, request_provider
 from tasks.openapi import TaskDeletedSerializer, TaskSerializer
@@ -30,7 +30,7 @@ class SyncRequestSerializer(serializers.Serializer):
     answered as `rejected` in `results` (the push still succeeds)."""
 
     tasks = serializers.ListField(
-        child=serializers.JSONField(),
+        child=ParsedJSONField(),
         required=False,
         default=list,
         help_text=(
@@ -39,7 +39,7 @@ class SyncRequestSerializer(serializers.Serializer):
         ),
     )
     edges = serializers.ListField(
-        child=serializers.JSONField(),
+        child=ParsedJSONField(),
         required=False,
         default=list,
         help_text="Edge items: `source`, `target`, optional `weight`, `deleted`, `base_version`.",

@@ -131,6 +131,14 @@ class DueDateField(serializers.Field):
         return value
 
 
+class ParsedJSONField(serializers.JSONField):
+    """Any value of a body that the JSON parser (the API's only one) produced, as it is. DRF's
+    JSONField encodes each value again to check it is JSON: 1,000 sync items a push for nothing."""
+
+    def to_internal_value(self, data):
+        return data
+
+
 class RejectUnknownFieldsMixin:
     """Refuse keys the serializer does not know, except the read-only ones clients echo back."""
 

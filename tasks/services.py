@@ -70,12 +70,13 @@ def task_apply(
     return columns
 
 
+def task_completed_at(status: str, completed_at: datetime | None, *, at: datetime):
+    """A new task's completion time: a task created as done was done `at` (when it does not say)."""
+    return (completed_at or at) if status == Task.Status.DONE else None
+
+
 def task_set_completion(task: Task, *, at: datetime) -> None:
-    """A new task created as done was done `at` (when it does not say)."""
-    if task.status == Task.Status.DONE and task.completed_at is None:
-        task.completed_at = at
-    elif task.status != Task.Status.DONE:
-        task.completed_at = None
+    task.completed_at = task_completed_at(task.status, task.completed_at, at=at)
 
 
 def task_insert(task: Task) -> None:

@@ -34,7 +34,7 @@ from graph.services import (
 )
 from tasks.models import Task, linked_fields
 from tasks.selectors import task_to_json
-from tasks.services import task_apply, task_set_completion
+from tasks.services import task_apply, task_completed_at
 from workspaces.models import Workspace
 from workspaces.services import workspace_lock, workspace_set_version
 
@@ -52,32 +52,30 @@ FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     client_id text, title text, description text, priority text, status text, category text,
     tags text[], due_date timestamptz, due_date_has_time boolean, x float8, y float8,
     place_pending boolean, completed_at timestamptz, updated_at timestamptz)
-RETURNING id, client_id
+RETURNING client_id, id
 """
-_INSERTED_FIELDS = (
-    "client_id", "title", "description", "priority", "status", "category", "tags",
-    "due_date_has_time", "x", "y", "place_pending",
-)  # fmt: skip
+# A new task's fields that a push item may leave out: the model's defaults.
+_DEFAULTS = {
+    name: Task._meta.get_field(name).get_default()
+    for name in ("description", "priority", "status", "category", "tags", "due_date",
+                 "due_date_has_time", "x", "y")
+}  # fmt: skip
+_TIMES = ("due_date", "updated_at", "completed_at")
 
 
-def _insert_tasks(workspace: Workspace, tasks: list[Task], version: int, now: datetime) -> None:
-    """Insert new tasks (all of one push) and set their primary keys."""
-    rows = [
-        {
-            **{name: getattr(task, name) for name in _INSERTED_FIELDS},
-            "due_date": task.due_date.isoformat() if task.due_date else None,
-            "updated_at": task.updated_at.isoformat(),
-            "completed_at": task.completed_at and task.completed_at.isoformat(),
-        }
-        for task in tasks
+def _insert_tasks(workspace: Workspace, rows: list[dict], version: int, now: datetime) -> None:
+    """Insert new tasks (all of one push; rows of model fields, as _TaskWriter._create makes them)
+    and set each row's "id". Plain rows, not model instances: building 1,000 Task objects took
+    a sixth of a push's Python time."""
+    encoded = [
+        {**row, **{name: row[name] and row[name].isoformat() for name in _TIMES}} for row in rows
     ]
-    params = {"ws": workspace.pk, "version": version, "now": now, "rows": json.dumps(rows)}
+    params = {"ws": workspace.pk, "version": version, "now": now, "rows": json.dumps(encoded)}
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_TASKS_SQL, params)
-        ids = {client_id: pk for pk, client_id in cursor.fetchall()}
-    for task in tasks:
-        task.pk = ids[task.client_id]
-        task._state.adding = False
+        ids = dict(cursor.fetchall())
+    for row in rows:
+        row["id"] = ids[row["client_id"]]
 
 
 @dataclass
@@ -161,8 +159,8 @@ class _TaskWriter:
             purged,
         )
         self.now = timezone.now()
-        self.creates: list[Task] = []
-        self.unplaced: list[Task] = []
+        self.creates: list[dict] = []  # rows for _insert_tasks
+        self.unplaced: list[dict] = []
         self.updates: dict[int, Task] = {}
         self.update_fields: set[str] = set()
         self.deletes: list[Task] = []
@@ -204,16 +202,12 @@ class _TaskWriter:
 
     def _create(self, item: TaskItem) -> None:
         client_time = min(item.updated_at or self.now, self.now)
-        task = Task(
-            workspace=self.workspace, client_id=item.client_id, version=self.version, field_versions={},
-            created_at=self.now, updated_at=client_time, embedding_hash=None, place_pending=False,
-            **item.fields,
-        )  # fmt: skip
-        task_set_completion(task, at=client_time)
-        self.creates.append(task)
-        if "x" not in item.fields and "y" not in item.fields:
-            task.place_pending = True
-            self.unplaced.append(task)
+        row = {**_DEFAULTS, **item.fields, "client_id": item.client_id, "updated_at": client_time}
+        row["completed_at"] = task_completed_at(row["status"], None, at=client_time)
+        row["place_pending"] = "x" not in item.fields and "y" not in item.fields
+        self.creates.append(row)
+        if row["place_pending"]:
+            self.unplaced.append(row)
         return self._result(item, "created", self.version)
 
     def _update(self, item: TaskItem, row: Task) -> None:
@@ -260,7 +254,7 @@ class _TaskWriter:
                 deleted_at=self.now, updated_at=self.now, version=self.version
             )
         # Deleted tasks too: the tasks that had chosen them choose again.
-        linked = [t.pk for t in self.creates if t.tags] + [t.pk for t in self.relink]
+        linked = [row["id"] for row in self.creates if row["tags"]] + [t.pk for t in self.relink]
         linked += [row.pk for row in self.deletes]
         edges_link_by_tags(workspace=self.workspace, task_ids=linked, version=self.version)
 
@@ -270,14 +264,14 @@ class _TaskWriter:
             row.embedding_hash is None for row in self.updates.values()
         )
 
-    def _place(self, tasks: list[Task]) -> None:
+    def _place(self, rows: list[dict]) -> None:
         """Provisional places for new tasks without coordinates, until their embedding is
         projected: a spiral around the map's centre (see graph.map.provisional_positions)."""
-        if not tasks:
+        if not rows:
             return
-        positions = provisional_positions(workspace=self.workspace, count=len(tasks))
-        for task, (x, y) in zip(tasks, positions.tolist(), strict=True):
-            task.x, task.y = x, y
+        positions = provisional_positions(workspace=self.workspace, count=len(rows))
+        for row, (x, y) in zip(rows, positions.tolist(), strict=True):
+            row["x"], row["y"] = x, y
 
 
 def _apply_edges(
