@@ -48,21 +48,55 @@ def _pushes(seed: int = 3) -> list[dict]:
     ]
 
 
-def _run_pushes(workspace: str, pushes: list[dict]) -> tuple[float, float, int, list[str]]:
-    """Seconds until the last push answered, seconds until the last embedding was stored,
-    statements of the pushes, and every item's status."""
-    statuses: list[str] = []
-    with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
-        for push in pushes:
-            statuses += [r["status"] for r in sync_push(workspace, push)["results"]]
-        elapsed = time.perf_counter() - started
-        statements = len(queries.captured_queries)
-    jobs_run_until_idle()  # the job worker, in this process, until the queue is empty
-    embedded = time.perf_counter() - started
+LEAST = "bench-sync-least"
+
+
+def _run_pushes(workspace: str, pushes: list[dict], *, paired: bool = False) -> dict:
+    """The pushes, then the job worker (in this process) until every embedding is stored.
+
+    Returns seconds until the last push answered ("pushed") and until the last embedding was
+    stored ("embedded"), the pushes' SQL statements, every item's status and the edges they
+    made. `paired`: each push is followed by its least work ("copied", issue 18's baseline): the
+    binary COPY of that push's tasks and of the edges it made into tasks_task and graph_edge of a
+    second workspace, committed (the deferred key checks, one a task and two an edge, and the WAL
+    flush are part of storing rows: every push pays them). A push and its baseline run a second
+    apart, so the machine's drift, up to 1.6 times between runs a minute apart
+    (docs/PERFORMANCE.md), weighs on both alike."""
+    if paired:
+        drop_workspace(LEAST)
+        Workspace(pk=LEAST).save()
+    pushed = copied = 0.0
+    statements, statuses, made, pks = 0, [], [], {}
+    for push in pushes:
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            answer = sync_push(workspace, push)
+            pushed += time.perf_counter() - started
+        statements += len(queries.captured_queries)
+        statuses += [r["status"] for r in answer["results"]]
+        if paired:  # the edges this push made carry its change's version
+            version = max(r["version"] for r in answer["results"])
+            edges = list(
+                Edge.objects.filter(
+                    workspace_id=workspace, version=version, deleted_at__isnull=True
+                ).values_list("source__client_id", "target__client_id", "weight")
+            )
+            made += edges
+            started = time.perf_counter()
+            with transaction.atomic():
+                _copy_tasks_and_edges(LEAST, [push], edges, pks)
+            copied += time.perf_counter() - started
+    if paired:  # its rows must not sit in the tables while the background work runs
+        drop_workspace(LEAST)
+    started = time.perf_counter()
+    jobs_run_until_idle()
+    embedded = pushed + time.perf_counter() - started
     pending = Task.objects.filter(workspace_id=workspace, embedding_hash__isnull=True).count()
     assert pending == 0, f"{pending} task(s) left pending"
-    return elapsed, embedded, statements, statuses
+    return {
+        "pushed": pushed, "embedded": embedded, "copied": copied, "statements": statements,
+        "statuses": statuses, "made": made,
+    }  # fmt: skip
 
 
 def _pushes_without_links(pushes: list[dict]) -> float:
@@ -150,14 +184,24 @@ def _floor(pushes: list[dict]) -> tuple[float, float]:
     return copied, linked
 
 
-def _least_work(pushes: list[dict], edges: list[tuple]) -> tuple[float, float, float]:
-    """Issue 18's baselines: the COPY of the pushes' tasks and of the edges they made into
-    tasks_task and graph_edge themselves, committed (its deferred foreign-key checks, one a task
-    and two an edge, and the WAL flush are part of storing rows: every push pays them); the same
-    COPY rolled back, as measured before 2026-11-23 evening (reported); and the vectors of those
-    tasks written into tasks_embedding with its HNSW index (one COPY into a temporary table and
-    one INSERT), committed."""
-    workspace = Workspace(pk="bench-sync-least")
+def _copy_rolled_back(pushes: list[dict], edges: list[tuple]) -> float:
+    """The same COPY of tasks and edges, rolled back: no key checks, no commit (as measured before
+    2026-11-23 evening; reported)."""
+    drop_workspace(LEAST)
+    Workspace(pk=LEAST).save()
+    try:
+        with transaction.atomic():
+            elapsed = _copy_tasks_and_edges(LEAST, pushes, edges, {})
+            transaction.set_rollback(True)
+    finally:
+        drop_workspace(LEAST)
+    return elapsed
+
+
+def _store_vectors(pushes: list[dict]) -> float:
+    """The least work of storing the pushes' embeddings: their vectors written into
+    tasks_embedding with its HNSW index (one COPY into a temporary table and one INSERT),
+    committed."""
     provider = get_provider()
     texts = [
         embedding_text(t["title"], t["description"], t["tags"]) for p in pushes for t in p["tasks"]
@@ -165,38 +209,43 @@ def _least_work(pushes: list[dict], edges: list[tuple]) -> tuple[float, float, f
     vectors = np.vstack(
         [provider.embed(texts[i : i + 100], deadline_s=60) for i in range(0, len(texts), 100)]
     )
-    drop_workspace(workspace.pk)
-    workspace.save()
+    drop_workspace(LEAST)
+    Workspace(pk=LEAST).save()
     try:
-        with transaction.atomic():
-            rolled_back = _copy_tasks_and_edges(workspace.pk, pushes, edges)
-            transaction.set_rollback(True)
-        started = time.perf_counter()
-        with transaction.atomic():
-            _copy_tasks_and_edges(workspace.pk, pushes, edges)
-        committed = time.perf_counter() - started
-        pks = dict(Task.objects.filter(workspace=workspace).values_list("client_id", "id"))
+        _copy("tasks_task", LEAST, pushes)
+        pks = dict(Task.objects.filter(workspace_id=LEAST).values_list("client_id", "id"))
         ids = [pks[t["id"]] for p in pushes for t in p["tasks"]]
         started = time.perf_counter()
         with transaction.atomic():
-            embeddings_store(
-                workspace_id=workspace.pk, vectors=dict(zip(ids, vectors, strict=True))
-            )
-        stored = time.perf_counter() - started
+            embeddings_store(workspace_id=LEAST, vectors=dict(zip(ids, vectors, strict=True)))
+        return time.perf_counter() - started
     finally:
-        drop_workspace(workspace.pk)
-    return committed, rolled_back, stored
+        drop_workspace(LEAST)
 
 
-def _copy_tasks_and_edges(workspace: str, pushes: list[dict], edges: list[tuple]) -> float:
+def _copy_tasks_and_edges(
+    workspace: str, pushes: list[dict], edges: list[tuple], pks: dict[str, int]
+) -> float:
+    """COPY the pushes' tasks, read their ids back (what RETURNING would give), COPY the edges
+    (client ids to task ids through `pks`, which keeps the ids of earlier calls)."""
     started = time.perf_counter()
     _copy("tasks_task", workspace, pushes)
-    pks = dict(Task.objects.filter(workspace_id=workspace).values_list("client_id", "id"))
+    names = [t["id"] for p in pushes for t in p["tasks"]]
+    pks.update(
+        Task.objects.filter(workspace_id=workspace, client_id__in=names).values_list(
+            "client_id", "id"
+        )
+    )
     columns = "workspace_id, source_id, target_id, weight, origin, version, chosen_by_source"
     with copy(f"COPY graph_edge ({columns}) FROM STDIN") as stream:
         for source, target, weight in edges:
             stream.write_row((workspace, pks[source], pks[target], weight, "auto", 1, True))
     return time.perf_counter() - started
+
+
+def _median_run(values: list[float], baselines: list[float]) -> tuple[float, float]:
+    runs = sorted(zip(values, baselines, strict=True), key=lambda run: run[0] / run[1])
+    return runs[len(runs) // 2]
 
 
 def run() -> list[Result]:
@@ -206,42 +255,41 @@ def run() -> list[Result]:
     }
     server = FakeGemini().start()
     try:
-        # The first sync and its baselines, REPEAT times in turn; medians of each. One run each
-        # gave ratios of 3.15 and 4.31 for the same code within twenty minutes on this machine.
-        # Each part starts settled: the rows the last part dropped are vacuumed and the dirty
-        # pages written, or autovacuum and the checkpointer work on one of the two cores during
-        # whichever part comes next. That does not remove the machine's own drift between runs
-        # (docs/PERFORMANCE.md), which the row's per-run ratios show.
+        # The first sync and its baselines, REPEAT times in turn; medians of each. Each push is
+        # paired with its baseline (_run_pushes), and the background work with its least work
+        # right after it: the machine's speed drifts by more than the gaps being measured (one
+        # run each gave ratios of 3.15 and 4.31 for the same code within twenty minutes). Each
+        # part starts settled: the rows the last part dropped are vacuumed and the dirty pages
+        # written, or autovacuum and the checkpointer work on one of the two cores during
+        # whichever part comes next.
         samples: dict[str, list[float]] = {}
         for _ in range(REPEAT):
             drop_workspace("bench-sync")
             settle()
-            local, embedded, statements, _ = _run_pushes("bench-sync", pushes)
-            made = list(
-                Edge.objects.filter(workspace_id="bench-sync", deleted_at__isnull=True).values_list(
-                    "source__client_id", "target__client_id", "weight"
-                )
-            )
+            first = _run_pushes("bench-sync", pushes, paired=True)
+            made, statements = first["made"], first["statements"]
+            live = Edge.objects.filter(workspace_id="bench-sync", deleted_at__isnull=True).count()
+            assert live == len(made), f"{live} live edges, {len(made)} made push by push"
+            alone = _embed_alone(pushes) + _store_vectors(pushes)
             settle()
-            committed, rolled, vectors = _least_work(pushes, made)
+            rolled = _copy_rolled_back(pushes, made)
             settle()
             without_links = _pushes_without_links(pushes)
             measured = {
-                "local": local, "embedded": embedded, "committed": committed, "rolled": rolled,
-                "vectors": vectors, "nolinks": without_links,
+                "local": first["pushed"], "committed": first["copied"], "rolled": rolled,
+                "embedded": first["embedded"], "alone": alone, "nolinks": without_links,
             }  # fmt: skip
             for name, value in measured.items():
                 samples.setdefault(name, []).append(value)
-        local_time, embedded_time, copy_tasks_edges, rolled_back, copy_vectors, without_links = (
-            statistics.median(samples[name])
-            for name in ("local", "embedded", "committed", "rolled", "vectors", "nolinks")
-        )
-        # The ratio of each run, pushes and baseline measured a minute apart: the machine's speed
-        # drifts between runs, and this shows how far.
-        runs = ", ".join(
-            f"{pushed / copied:.2f}"
-            for pushed, copied in zip(samples["local"], samples["committed"], strict=True)
-        )
+        rolled_back, without_links = (statistics.median(samples[n]) for n in ("rolled", "nolinks"))
+        # A paired figure is the run whose ratio is the median one (its value and its baseline).
+        local_time, copy_tasks_edges = _median_run(samples["local"], samples["committed"])
+        embedded_time, least_background = _median_run(samples["embedded"], samples["alone"])
+
+        def each_run(value: str, baseline: str) -> str:
+            pairs = zip(samples[value], samples[baseline], strict=True)
+            return ", ".join(f"{v / b:.2f}" for v, b in pairs)
+
         raw = _raw_copy(pushes)
         copy_into_tasks, links_alone = _floor(pushes)
         embed_alone = _embed_alone(pushes)
@@ -253,7 +301,7 @@ def run() -> list[Result]:
         _run_pushes("bench-sync-gemini", pushes)
         calls = server.total_calls()
         server.reset()
-        _, _, _, replay_statuses = _run_pushes("bench-sync-gemini", pushes)
+        replay_statuses = _run_pushes("bench-sync-gemini", pushes)["statuses"]
         replay_calls = server.total_calls()
         unchanged = sum(status == "unchanged" for status in replay_statuses)
     finally:
@@ -264,9 +312,9 @@ def run() -> list[Result]:
             setattr(settings, name, value)
         reset_providers()
     return [
-        Result(f"first sync, {PUSHES} pushes x {TASKS // PUSHES:,} tasks, realistic tags (K = 5), median of {REPEAT}",
+        Result(f"first sync, {PUSHES} pushes x {TASKS // PUSHES:,} tasks, realistic tags (K = 5), median run of {REPEAT}",
                local_time * 1000, copy_tasks_edges * 1000, "ms", "ratio <= 3 (issue 18)",
-               f"COPY of the tasks and their {len(made):,} edges, committed (each run: {runs})"),
+               f"COPY of each push's tasks and {len(made):,} edges after it, committed (each run: {each_run('local', 'committed')})"),
         Result("  floor: the same pushes with no auto-links (K = 0)", without_links * 1000,
                copy_tasks_edges * 1000, "ms", "(reported)",
                f"COPY of the tasks and their {len(made):,} edges, committed"),
@@ -274,8 +322,8 @@ def run() -> list[Result]:
                rolled_back * 1000, "ms", "(reported)",
                "the same COPY, rolled back: no key checks, no commit"),
         Result("  ... until every embedding is stored (background)", embedded_time * 1000,
-               (embed_alone + copy_vectors) * 1000, "ms", "ratio <= 2 (issue 18)",
-               "the provider alone + the vectors into the HNSW table"),
+               least_background * 1000, "ms", "ratio <= 2 (issue 18)",
+               f"the provider alone + the vectors into the HNSW table (each run: {each_run('embedded', 'alone')})"),
         Result(f"first sync, {PUSHES} pushes x {TASKS // PUSHES:,} tasks (local provider)",
                local_time * 1000, raw * 1000, "ms", "ratio <= 3", "raw COPY of the same rows"),
         Result("  floor: the same COPY into tasks_task itself", copy_into_tasks * 1000, raw * 1000,
