@@ -70,7 +70,9 @@ def task_apply(
     return columns
 
 
-def task_completed_at(status: str, completed_at: datetime | None, *, at: datetime):
+def task_completed_at(
+    status: str, completed_at: datetime | None, *, at: datetime
+) -> datetime | None:
     """A new task's completion time: a task created as done was done `at` (when it does not say)."""
     return (completed_at or at) if status == Task.Status.DONE else None
 
