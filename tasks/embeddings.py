@@ -36,12 +36,14 @@ COPY_ABOVE = 200
 # foreign key, the placement's change version) deadlocked with every concurrent writer.
 # The batch's workspaces are locked in id order (two batches over several workspaces must not
 # deadlock either) and each takes a change version: a task whose embedding becomes ready is a change
-# devices pull, or they would show it pending for good.
+# devices pull, or they would show it pending for good. FOR NO KEY UPDATE waits for writers (FOR
+# UPDATE) and other marks, not for batches storing vectors (FOR KEY SHARE): in the time one batch
+# inserts into the HNSW index, another marks its tasks (a FOR UPDATE here waited for that insert).
 _LOCK_WORKSPACES_SQL = """
 WITH locked AS (
     SELECT id FROM workspaces_workspace
     WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
-    ORDER BY id FOR UPDATE
+    ORDER BY id FOR NO KEY UPDATE
 )
 UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
 WHERE w.id = locked.id RETURNING w.id, w.change_version
@@ -114,14 +116,15 @@ def embeddings_store(*, workspace_id: str, vectors: dict[int, np.ndarray]) -> No
 # The row shape embeddings_store_fresh and embeddings_mark_ready take.
 BATCH_ROW_FIELDS = ("id", "title", "description", "tags")
 
-# A batch's vectors are written under a SHARE lock of their workspaces (id order): every writer of a
-# workspace's tasks takes its row FOR UPDATE first (workspace_begin_change, workspace_lock), so no
-# task text changes meanwhile, while several batches of one workspace insert into the HNSW index
-# at once (each on its own connection; the insert is most of a batch's time).
+# A batch's vectors are written under a KEY SHARE lock of their workspaces (id order): every writer
+# of a workspace's tasks takes its row FOR UPDATE first (workspace_begin_change, workspace_lock), so
+# no task text changes meanwhile, while several batches of one workspace insert into the HNSW index
+# at once (each on its own connection; the insert is most of a batch's time) and other batches mark
+# theirs ready (FOR NO KEY UPDATE, which a KEY SHARE lock lets through).
 _SHARE_WORKSPACES_SQL = """
 SELECT id FROM workspaces_workspace
 WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
-ORDER BY id FOR SHARE
+ORDER BY id FOR KEY SHARE
 """
 # Only the tasks whose text is still the one embedded get their vector. A statement of its own,
 # after the lock: one that waited for a writer inside the locking statement would read the texts as
@@ -148,9 +151,9 @@ def _batch_json(rows: list[tuple], model: str | None = None) -> list[dict]:
 
 def embeddings_store_fresh(*, rows: list[tuple], vectors: dict[int, np.ndarray]) -> list[int]:
     """Store the vectors (task pk -> vector) computed for (id, title, description, tags) rows whose
-    task still has that text, inside the caller's transaction, holding their workspaces in SHARE
-    mode (see _SHARE_WORKSPACES_SQL). The tasks stay pending until embeddings_mark_ready, in a
-    transaction of its own (the SHARE lock cannot be raised to the writers' lock without two
+    task still has that text, inside the caller's transaction, holding their workspaces in KEY
+    SHARE mode (see _SHARE_WORKSPACES_SQL). The tasks stay pending until embeddings_mark_ready, in
+    a transaction of its own (the shared lock cannot be raised to the marks' lock without two
     batches deadlocking). Returns the ids whose vector was stored."""
     with connection.cursor() as cursor:
         cursor.execute(_SHARE_WORKSPACES_SQL, [[row[0] for row in rows]])

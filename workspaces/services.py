@@ -20,6 +20,16 @@ WHERE workspaces_workspace.last_seen_at < now() - interval '1 minute'
 """
 
 
+# A writer's lock is FOR UPDATE, not the FOR NO KEY UPDATE a plain UPDATE takes: only FOR UPDATE
+# waits for the FOR KEY SHARE under which background batches store vectors (tasks.embeddings), while
+# a batch's mark (FOR NO KEY UPDATE) does not, so one batch's mark never waits for another's insert.
+_BEGIN_CHANGE_SQL = """
+WITH locked AS (SELECT id FROM workspaces_workspace WHERE id = %s FOR UPDATE)
+UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
+WHERE w.id = locked.id RETURNING w.change_version
+"""
+
+
 def workspace_id_problem(value: str | None) -> str | None:
     """Why a raw X-Workspace-ID value is unusable, or None when it is fine."""
     if value is None:
@@ -105,11 +115,7 @@ def workspace_begin_change(*, workspace: Workspace) -> int:
     version seen) never skips a change that commits late.
     """
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE workspaces_workspace SET change_version = change_version + 1 "
-            "WHERE id = %s RETURNING change_version",
-            [workspace.pk],
-        )
+        cursor.execute(_BEGIN_CHANGE_SQL, [workspace.pk])
         return cursor.fetchone()[0]
 
 

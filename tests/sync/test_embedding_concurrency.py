@@ -1,6 +1,7 @@
 """Background embedding with several batches at once (LINKDO_EMBED_CONCURRENCY): each batch's
-vectors are stored under a SHARE lock of the workspace, beside the other batches, and the tasks are
-marked embedded in a second, short transaction under the writers' lock. Transactional tests: the
+vectors are stored under a KEY SHARE lock of the workspace, beside the other batches, and the tasks
+are marked embedded in a second, short transaction whose lock waits for writers but not for
+batches. Transactional tests: the
 batches run in threads with their own connections, which see only committed rows."""
 
 import threading
@@ -13,11 +14,11 @@ from django.db import OperationalError, connection, transaction
 from graph.map import embed_pending
 from linkdo.ai import ProviderError, get_provider
 from linkdo.ai.vectors import embedding_hash, embedding_text
-from tasks.embeddings import BATCH_ROW_FIELDS, embeddings_store_fresh
+from tasks.embeddings import BATCH_ROW_FIELDS, embeddings_mark_ready, embeddings_store_fresh
 from tasks.models import Embedding, Task
 from tests.sync.test_sync import sync
 from workspaces.models import Workspace
-from workspaces.services import workspace_begin_change
+from workspaces.services import workspace_begin_change, workspace_lock
 
 
 def push(client, count, prefix="p"):
@@ -133,6 +134,25 @@ def test_a_failing_batch_stops_the_run_and_the_others_stay_stored(client_a, ws_a
     assert not Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).exists()
 
 
+def within(lock_timeout, work):
+    """`work` in a transaction of this thread's own connection, waiting at most lock_timeout."""
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+            return work()
+    finally:
+        connection.close()
+
+
+def lock_timeout_of(work, outcome, name):
+    """Run `work` (within) and keep its lock timeout's message under `name`, if it timed out."""
+    try:
+        work()
+    except OperationalError as exc:
+        outcome[name] = str(exc)
+
+
 def _rows(workspace, client_ids):
     return list(
         Task.objects.filter(workspace=workspace, client_id__in=client_ids)
@@ -145,11 +165,17 @@ def _rows(workspace, client_ids):
 def test_storing_vectors_shares_the_workspace_with_other_batches_but_not_with_writers(
     client_a, ws_a
 ):
-    push(client_a, 4)
+    """While a batch stores its vectors, another batch stores its own and a third marks its tasks
+    ready (the marks do not wait for HNSW inserts), but writers wait: no task's text changes
+    between the batch's check and its insert."""
+    push(client_a, 6)
     provider = get_provider()
     first, second = _rows(ws_a, ["p0", "p1"]), _rows(ws_a, ["p2", "p3"])
+    third = _rows(ws_a, ["p4", "p5"])
     pair = provider.embed(["a", "b"], deadline_s=5)
-    vectors = {row[0]: pair[i % 2] for i, row in enumerate(first + second)}
+    vectors = {row[0]: pair[i % 2] for i, row in enumerate(first + second + third)}
+    with transaction.atomic():
+        embeddings_store_fresh(rows=third, vectors=vectors)  # stored before, not yet marked
     holding, release = threading.Event(), threading.Event()
     outcome = {}
 
@@ -162,31 +188,31 @@ def test_storing_vectors_shares_the_workspace_with_other_batches_but_not_with_wr
         finally:
             connection.close()
 
-    def within(lock_timeout, work):
-        """`work` in a transaction of this thread's own connection, waiting at most lock_timeout."""
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
-                return work()
-        finally:
-            connection.close()
-
     def second_batch():
         outcome["second"] = within(
             "2s", lambda: embeddings_store_fresh(rows=second, vectors=vectors)
         )
 
+    def third_mark():
+        outcome["marked"] = within(
+            "2s", lambda: embeddings_mark_ready(rows=third, model=provider.embedding_model)
+        )
+
     def writer():
-        try:
-            within("300ms", lambda: workspace_begin_change(workspace=ws_a))
-        except OperationalError as exc:
-            outcome["writer"] = str(exc)
+        lock_timeout_of(
+            lambda: within("300ms", lambda: workspace_begin_change(workspace=ws_a)),
+            outcome, "writer",
+        )  # fmt: skip
+
+    def pusher():  # a sync push locks its workspace before it knows whether it changes anything
+        lock_timeout_of(
+            lambda: within("300ms", lambda: workspace_lock(workspace=ws_a)), outcome, "pusher"
+        )
 
     holder = threading.Thread(target=first_batch)
     holder.start()
     assert holding.wait(10)
-    for target in (second_batch, writer):
+    for target in (second_batch, third_mark, writer, pusher):
         thread = threading.Thread(target=target)
         thread.start()
         thread.join(10)
@@ -196,14 +222,66 @@ def test_storing_vectors_shares_the_workspace_with_other_batches_but_not_with_wr
     assert sorted(outcome["first"]) == [row[0] for row in first]
     assert sorted(outcome["second"]) == [row[0] for row in second]  # not blocked by the first
     assert "lock timeout" in outcome["writer"]  # a writer waits for the stored vectors
-    assert Embedding.objects.filter(workspace=ws_a).count() == 4
-    # stored but not marked: the tasks stay pending until embeddings_mark_ready
-    assert Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).count() == 4
+    assert "lock timeout" in outcome["pusher"]
+    stored, versions = outcome["marked"]  # not blocked by the batches storing theirs
+    assert sorted(task_id for task_id, _, _ in stored) == [row[0] for row in third]
+    assert list(versions) == [ws_a.pk]
+    assert Embedding.objects.filter(workspace=ws_a).count() == 6
+    # the third batch is marked; the others stay pending until embeddings_mark_ready
+    pending = Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True)
+    assert sorted(pending.values_list("client_id", flat=True)) == ["p0", "p1", "p2", "p3"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_marking_a_batch_ready_waits_for_writers(client_a, ws_a):
+    """A mark takes a change version: it waits for a writer of the workspace (versions commit in
+    order) and a writer waits for it."""
+    push(client_a, 2)
+    provider = get_provider()
+    rows = _rows(ws_a, ["p0", "p1"])
+    pair = provider.embed(["a", "b"], deadline_s=5)
+    vectors = dict(zip([row[0] for row in rows], pair, strict=True))
+    with transaction.atomic():
+        embeddings_store_fresh(rows=rows, vectors=vectors)
+    holding, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def writer():
+        try:
+            with transaction.atomic():
+                outcome["version"] = workspace_begin_change(workspace=ws_a)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def mark():
+        lock_timeout_of(
+            lambda: within(
+                "300ms", lambda: embeddings_mark_ready(rows=rows, model=provider.embedding_model)
+            ),
+            outcome, "mark",
+        )  # fmt: skip
+
+    holder = threading.Thread(target=writer)
+    holder.start()
+    assert holding.wait(10)
+    marker = threading.Thread(target=mark)
+    marker.start()
+    marker.join(10)
+    release.set()
+    holder.join(10)
+
+    assert "lock timeout" in outcome["mark"]
+    assert Task.objects.filter(workspace=ws_a, embedding_hash__isnull=True).count() == 2
+    stored, versions = embeddings_mark_ready(rows=rows, model=provider.embedding_model)
+    assert len(stored) == 2
+    assert versions == {ws_a.pk: outcome["version"] + 1}
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_waiting_for_a_writer_checks_the_text_the_writer_committed(client_a, ws_a):
-    """The texts are read after the SHARE lock is granted: a batch that waited for a writer's
+    """The texts are read after the KEY SHARE lock is granted: a batch that waited for a writer's
     transaction must see its edit (a check in the locking statement itself read the rows as they
     were when it started waiting, and stored the old text's vector)."""
     push(client_a, 2)
