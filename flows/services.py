@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from flows.jobs import embedding_enqueue
 from graph.map import provisional_positions, task_project_on_map
 from graph.services import edges_delete_for_tasks, edges_link_by_tags
 from linkdo.ai import AIProvider, get_provider
@@ -48,12 +49,21 @@ def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None
     return task
 
 
-def tasks_create(*, workspace: Workspace, items: list[dict], provider: AIProvider) -> list[Task]:
+def tasks_create(
+    *, workspace: Workspace, items: list[dict], provider: AIProvider, embed: bool = True
+) -> list[Task]:
     """Create several tasks (validated data) as one change, all or nothing: embedded in one
-    provider call before the transaction (pending if it fails), then each placed and linked."""
+    provider call before the transaction (pending if it fails), then each placed and linked.
+    With `embed=False` they are stored pending and the background job embeds them (queued with
+    the change), as a sync push does: new tasks without a vector choose their auto-links among
+    their tag sets' most recent tasks instead of being ranked against every tag-mate."""
     tasks = [Task(workspace=workspace, **task_fields_from_api(data)) for data in items]
     texts = [task_text(task) for task in tasks]
-    vectors = embed_or_none(texts, provider=provider, deadline_s=settings.LINKDO_EMBED_TIMEOUT_S)
+    vectors = (
+        embed_or_none(texts, provider=provider, deadline_s=settings.LINKDO_EMBED_TIMEOUT_S)
+        if embed
+        else None
+    )
     for task, text in zip(tasks, texts, strict=True):
         task.embedding_hash = (
             None if vectors is None else embedding_hash(provider.embedding_model, text)
@@ -72,6 +82,8 @@ def tasks_create(*, workspace: Workspace, items: list[dict], provider: AIProvide
         # One set-based statement for all of them, as for a sync push.
         linked = [task.pk for task in tasks if task.tags]
         edges_link_by_tags(workspace=workspace, task_ids=linked, version=version)
+        if vectors is None:  # queued with the change: committed with it, or not at all
+            embedding_enqueue(workspace_id=workspace.pk)
     return tasks
 
 

@@ -39,8 +39,10 @@ def workspace_export(*, workspace: Workspace) -> dict:
     for task in Task.objects.live(workspace).order_by("id"):
         data = task_row_to_json(tuple(getattr(task, name) for name in TASK_FIELDS))
         data.pop("workspace_id")
-        data["embedding_hash"] = task.embedding_hash
-        data["embedding"] = _vector(vectors.get(task.pk)) if task.embedding_hash else None
+        # A failed task travels as pending: the copy's provider is asked again.
+        stored = vectors.get(task.pk) if task.embedding_hash and not task.embedding_error else None
+        data["embedding_hash"] = None if stored is None else task.embedding_hash
+        data["embedding"] = _vector(stored)
         tasks.append(data)
     edges = [
         {

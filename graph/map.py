@@ -27,7 +27,12 @@ from linkdo.ai.gemini import EMBED_BATCH
 from linkdo.ai.vectors import embedding_text
 from linkdo.db import copy_into_temp_table, retry_on_deadlock
 from linkdo.pgbinary import encode_positions
-from tasks.embeddings import BATCH_ROW_FIELDS, embeddings_mark_ready, embeddings_store_fresh
+from tasks.embeddings import (
+    BATCH_ROW_FIELDS,
+    embeddings_mark_failed,
+    embeddings_mark_ready,
+    embeddings_store_fresh,
+)
 from tasks.models import Task
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change
@@ -208,20 +213,40 @@ def tasks_embed_batch(
     the workspace), then mark the tasks embedded and place those that wait for a place (a second,
     short one, serialised with the workspace's writers).
     Returns how many were marked; raises ProviderError when the provider fails (nothing is stored
-    then)."""
+    then). When the provider refuses the input itself (ProviderError.rejected), the batch is split
+    in halves until the refused text is alone: that task is marked failed with the reason and every
+    other one is embedded."""
     rows = list(rows)
     if not rows:
         return 0
     texts = [embedding_text(title, description, tags) for _, title, description, tags in rows]
     limit = settings.LINKDO_EMBED_BATCH_TIMEOUT_S
-    vectors = provider.embed(
-        texts, deadline_s=limit if deadline_s is None else min(limit, deadline_s)
-    )
+    ends = time.monotonic() + (limit if deadline_s is None else min(limit, deadline_s))
+    try:
+        vectors = provider.embed(texts, deadline_s=ends - time.monotonic())
+    except ProviderError as error:
+        if not error.rejected:
+            raise
+        if len(rows) == 1:
+            _mark_failed(rows, provider.embedding_model, str(error))
+            return 0
+        half = len(rows) // 2
+        return sum(
+            tasks_embed_batch(rows=part, provider=provider, deadline_s=ends - time.monotonic())
+            for part in (rows[:half], rows[half:])
+        )
     vector_of = {row[0]: vector for row, vector in zip(rows, vectors, strict=True)}
     fresh = set(_store_fresh(rows, vector_of))
     return _mark_and_place(
         [row for row in rows if row[0] in fresh], vector_of, provider.embedding_model
     )
+
+
+@retry_on_deadlock
+def _mark_failed(rows: list[tuple], model: str, reason: str) -> list[int]:
+    logger.warning("embedding refused by the provider for task %s: %s", rows[0][0], reason)
+    with transaction.atomic():
+        return embeddings_mark_failed(rows=rows, model=model, reason=reason)
 
 
 @retry_on_deadlock

@@ -350,7 +350,9 @@ def edge_create(
 ) -> tuple[Edge, bool]:
     """Link two live tasks of the workspace by client id; an existing pair becomes manual with the
     new weight. Returns the edge and whether it is new (or revived from a deletion).
-    Upserting keeps a retried offline POST from failing.
+    Upserting keeps a retried offline POST from failing. A live auto edge posted again with the
+    weight it has is left as it is, auto (a backup restore posts every edge of its file, and the
+    auto-links must go on maintaining the ones they made).
     Two different tasks: checked by graph.api.EdgeWriteSerializer, backed by edge_no_self_loop."""
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
@@ -363,11 +365,22 @@ def edge_create(
             if client_id not in found:  # another workspace's task is unknown here, like any other
                 raise NotFoundError(f"Task {client_id!r} does not exist in this workspace.")
         existing = Edge.objects.filter(_pair(found[source], found[target])).first()
+        if _same_auto_edge(existing, weight):
+            return Edge.objects.select_related("source", "target").get(pk=existing.pk), False
         (edge_id,) = edges_upsert_manual(
             workspace=workspace, links=[(found[source], found[target], weight)], version=version
         )
     created = existing is None or existing.deleted_at is not None
     return Edge.objects.select_related("source", "target").get(pk=edge_id), created
+
+
+def _same_auto_edge(edge: Edge | None, weight: float) -> bool:
+    return (
+        edge is not None
+        and edge.deleted_at is None
+        and edge.origin == Edge.Origin.AUTO
+        and abs(edge.weight - weight) < 1e-9
+    )
 
 
 def edges_upsert_manual(

@@ -29,6 +29,12 @@ class ConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class TooLargeError(ApplicationError):
+    """More work in one request than the limits allow (LINKDO_SYNC_MAX_ITEMS and friends): 413."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
 def database_unavailable_response() -> JsonResponse:
     return JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503, headers={"Retry-After": "5"})
 

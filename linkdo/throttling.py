@@ -1,9 +1,18 @@
-"""Request rates per workspace and per client address (DRF throttling; 429 with Retry-After),
-counted in PostgreSQL so that the limit holds across every gunicorn worker and replica.
+"""Protections against floods, never against a client that waits for each answer (the PWA sends one
+request at a time, and a backup restore of 2,000 tasks and 8,000 edges is 12,000 requests in a row):
+
+- Concurrency (ConcurrencyLimitMiddleware): at most LINKDO_CONCURRENCY_WORKSPACE requests of one
+  workspace, and LINKDO_CONCURRENCY_IP of one client address, are served at once, across every
+  gunicorn worker and replica; one more answers 429 at once. A sequential client has one request
+  in flight and is never refused; 32 clients flooding one workspace hold at most that many workers.
+- Rates (DRF throttling; 429 with Retry-After): a cap per workspace and per address over an hour,
+  high enough for the largest honest journey, counted in PostgreSQL.
 
 Rates come from settings at request time (LINKDO_THROTTLE_WORKSPACE, LINKDO_THROTTLE_IP); `None`
-turns a limit off. Each limit counts fixed windows (a minute for `600/min`) in the UNLOGGED table
-`linkdo_rate` (workspaces migration 0005), one row per key.
+turns a limit off. Each limit counts fixed windows (an hour for `20000/hour`) in the UNLOGGED table
+`linkdo_rate` (workspaces migration 0005), one row per key. The counter's statements wait at most
+COUNTER_LOCK_TIMEOUT for a lock on that table: a request is let through (and a line logged) rather
+than stalled behind a lock someone else holds.
 
 DRF's own throttle over Django's database cache costs 1.2 ms a check, more than GET task itself
 (docs/PERFORMANCE.md, "Issue 19"); even one upsert a request costs 0.2 ms. So each process
@@ -16,18 +25,23 @@ each, which only lets a workspace reach the exact half sooner.
 """
 
 import hashlib
+import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
+from django.http import JsonResponse
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+logger = logging.getLogger("linkdo.throttling")
 
 REPORT_EVERY_S = 1.0
 REPORT_SHARE = 0.05  # of the limit, held unreported at most
 EXACT_FROM = 0.5  # of the limit: from here on every hit is reported at once
+COUNTER_LOCK_TIMEOUT = "200ms"
 
 _ADD_HITS_SQL = """
 INSERT INTO linkdo_rate AS r (key, window_start, hits) VALUES (%(key)s, %(window)s, %(hits)s)
@@ -78,9 +92,15 @@ class SharedCounts:
             ):
                 return None
             hits, count.unreported = count.unreported, 0
-        with connection.cursor() as cursor:
-            cursor.execute(_ADD_HITS_SQL, {"key": key, "window": window, "hits": hits})
-            shared_window, total = cursor.fetchone()
+        try:
+            shared_window, total = _add_hits(key, window, hits)
+        except DatabaseError as error:
+            # A lock held on linkdo_rate (or a database that went away): the request goes on, the
+            # hits stay counted here and are reported with the next ones.
+            logger.warning("rate counter not updated, request let through: %s", error)
+            with self._lock:
+                count.unreported += hits
+            return None
         with self._lock:
             count.reported_at = now
             count.known = total if shared_window == window else 0
@@ -92,6 +112,17 @@ class SharedCounts:
 
 
 shared_counts = SharedCounts()
+
+
+def _add_hits(key: str, window: int, hits: int) -> tuple[int, int]:
+    """Add hits to the shared counter within COUNTER_LOCK_TIMEOUT (in a savepoint when the caller
+    is inside a transaction, so a timeout cannot abort it)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{COUNTER_LOCK_TIMEOUT}'")
+        cursor.execute(_ADD_HITS_SQL, {"key": key, "window": window, "hits": hits})
+        row = cursor.fetchone()
+        cursor.execute("SET LOCAL lock_timeout = DEFAULT")  # an outer transaction goes on as it was
+    return row
 
 
 def rates_forget(*, older_than_s: int = 86400) -> int:
@@ -143,3 +174,79 @@ class AddressRateThrottle(SharedRateThrottle):
 
     def key(self, request):
         return self.get_ident(request)
+
+
+# Each key owns 256 consecutive advisory lock ids, one per slot (a slot is one request being served).
+_SLOTS = 256
+_ACQUIRE_SQL = """
+SELECT (SELECT %(ws)s::bigint + s FROM generate_series(0, %(ws_n)s - 1) s
+        WHERE %(ws)s IS NOT NULL AND pg_try_advisory_lock(%(ws)s::bigint + s) LIMIT 1),
+       (SELECT %(ip)s::bigint + s FROM generate_series(0, %(ip_n)s - 1) s
+        WHERE %(ip)s IS NOT NULL AND pg_try_advisory_lock(%(ip)s::bigint + s) LIMIT 1)
+"""
+_RELEASE_SQL = "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k"
+
+
+def _lock_base(scope: str, ident: str) -> int:
+    """The first advisory lock id of a key: 64 bits of its hash with the slot bits cleared."""
+    digest = hashlib.sha256(f"linkdo-concurrency:{scope}:{ident}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True) & ~(_SLOTS - 1)
+
+
+class ConcurrencyLimitMiddleware:
+    """At most LINKDO_CONCURRENCY_WORKSPACE requests of a workspace and LINKDO_CONCURRENCY_IP of an
+    address in flight at once, counted with PostgreSQL session advisory locks (one per request
+    being served), so the limit holds across processes and replicas, and a process that dies
+    frees its slots with its connection. A request over a limit answers 429 with Retry-After: 1
+    at once; a client that waits for each answer never meets the limit."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/") or request.method == "OPTIONS":
+            return self.get_response(request)
+        ws_limit = settings.LINKDO_CONCURRENCY_WORKSPACE
+        ip_limit = settings.LINKDO_CONCURRENCY_IP
+        workspace_id = getattr(request, "workspace_id", None)
+        params = {
+            "ws": _lock_base("workspace", workspace_id) if ws_limit and workspace_id else None,
+            "ws_n": ws_limit or 0,
+            "ip": _lock_base("address", AddressRateThrottle().get_ident(request) or "")
+            if ip_limit
+            else None,
+            "ip_n": ip_limit or 0,
+        }
+        if params["ws"] is None and params["ip"] is None:
+            return self.get_response(request)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(_ACQUIRE_SQL, params)
+                ws_slot, ip_slot = cursor.fetchone()
+        except DatabaseError:  # the view answers 503 itself
+            return self.get_response(request)
+        held = [slot for slot in (ws_slot, ip_slot) if slot is not None]
+        try:
+            if params["ws"] is not None and ws_slot is None:
+                return _too_many("this workspace", ws_limit)
+            if params["ip"] is not None and ip_slot is None:
+                return _too_many("this address", ip_limit)
+            return self.get_response(request)
+        finally:
+            if held:
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(_RELEASE_SQL, [held])
+                except DatabaseError:  # a lost connection took its locks with it
+                    pass
+
+
+def _too_many(who: str, limit: int) -> JsonResponse:
+    return JsonResponse(
+        {
+            "detail": f"Too many requests of {who} at once (at most {limit} are served at the "
+            "same time); send the next one after the previous one has been answered."
+        },
+        status=429,
+        headers={"Retry-After": "1"},
+    )

@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from tasks.models import Embedding, Task
+from tasks.selectors import embedding_status
 from workspaces.admin import ReadOnlyAdmin
 
 VECTOR_PREVIEW = 8
@@ -13,11 +14,15 @@ class EmbeddingStateFilter(admin.SimpleListFilter):
     parameter_name = "embedding"
 
     def lookups(self, request, model_admin):
-        return (("pending", "pending"), ("ready", "ready"))
+        return (("pending", "pending"), ("ready", "ready"), ("failed", "failed"))
 
     def queryset(self, request, queryset):
-        if self.value() in ("pending", "ready"):
-            return queryset.filter(embedding_hash__isnull=self.value() == "pending")
+        if self.value() == "pending":
+            return queryset.filter(embedding_hash__isnull=True)
+        if self.value() == "ready":
+            return queryset.filter(embedding_hash__isnull=False, embedding_error__isnull=True)
+        if self.value() == "failed":
+            return queryset.filter(embedding_hash__isnull=False, embedding_error__isnull=False)
         return queryset
 
 
@@ -56,7 +61,8 @@ class TaskAdmin(ReadOnlyAdmin):
 
     @admin.display(description="embedding")
     def embedding_state(self, obj):
-        return "pending" if obj.embedding_hash is None else "ready"
+        state = embedding_status(obj.embedding_hash, obj.embedding_error)
+        return f"failed: {obj.embedding_error}" if state == "failed" else state
 
     @admin.display(description="vector (read-only)")
     def vector(self, obj):

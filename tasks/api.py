@@ -57,6 +57,7 @@ class TaskWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
             "completed_at",
             "embedding",
             "embedding_status",
+            "embedding_error",
             "cluster",
         }
     )

@@ -15,3 +15,11 @@ class TasksConfig(AppConfig):
                 deleted_at__isnull=True, embedding_hash__isnull=True
             ).count(),
         )
+        register_database_gauge(
+            "linkdo_failed_embeddings",
+            "Live tasks whose text the embedding provider refused (not asked again until it "
+            "changes, or manage.py reembed --failed).",
+            lambda: Task.objects.filter(
+                deleted_at__isnull=True, embedding_hash__isnull=False, embedding_error__isnull=False
+            ).count(),
+        )

@@ -60,9 +60,25 @@ WITH batch AS (
     JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
         AND t.tags = v.tags AND t.deleted_at IS NULL
 )
-UPDATE tasks_task t SET embedding_hash = batch.hash, version = w.change_version
+UPDATE tasks_task t SET embedding_hash = batch.hash, embedding_error = NULL,
+    version = w.change_version
 FROM batch, workspaces_workspace w WHERE t.id = batch.id AND w.id = t.workspace_id
 RETURNING t.id, t.workspace_id, t.place_pending
+"""
+# A text the provider refused: marked failed with the reason, for the text it was refused for only.
+# Its provisional place stays (nothing will project it); an arrange places it beside its tag-mates.
+_STORE_FAILED_SQL = """
+WITH batch AS (
+    SELECT v.id, v.hash
+    FROM jsonb_to_recordset(%s::jsonb)
+        AS v(id bigint, title text, description text, tags varchar[], hash text)
+    JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
+        AND t.tags = v.tags AND t.deleted_at IS NULL
+)
+UPDATE tasks_task t SET embedding_hash = batch.hash, embedding_error = %s, place_pending = false,
+    version = w.change_version
+FROM batch, workspaces_workspace w WHERE t.id = batch.id AND w.id = t.workspace_id
+RETURNING t.id
 """
 
 
@@ -135,6 +151,17 @@ FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, title text, description text,
 JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
     AND t.tags = v.tags AND t.deleted_at IS NULL
 """
+
+
+def embeddings_mark_failed(*, rows: list[tuple], model: str, reason: str) -> list[int]:
+    """Mark the (id, title, description, tags) rows whose text the provider refused as failed, with
+    the reason, inside the caller's transaction (their workspaces locked and given a change version
+    as embeddings_mark_ready does: devices pull the new state). Returns the ids marked."""
+    batch = _batch_json(rows, model)
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_WORKSPACES_SQL, [[row["id"] for row in batch]])
+        cursor.execute(_STORE_FAILED_SQL, [json.dumps(batch), reason[:300]])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _batch_json(rows: list[tuple], model: str | None = None) -> list[dict]:

@@ -66,11 +66,15 @@ class Task(models.Model):
     # from; NULL while the embedding is pending (the provider failed or timed out), which
     # `manage.py reembed --pending` fills in.
     embedding_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL is "pending"
+    # Why the provider refused this text (HTTP 400): with embedding_hash set to the refused text's
+    # hash the task is "failed" and not asked again until its text changes (a writer then clears
+    # the hash: pending again) or `manage.py reembed --failed`.
+    embedding_error = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001
     x = models.FloatField(default=0.0)
     y = models.FloatField(default=0.0)
     cluster = models.SmallIntegerField(null=True, blank=True)  # from the last auto-arrange
     # True while a task that arrived without coordinates (or whose text changed) waits for its
-    # embedding to be projected onto the map (see flows.embedding_worker); a position set by a client
+    # embedding to be projected onto the map (see graph.map.embed_pending); a position set by a client
     # or an auto-arrange clears it.
     place_pending = models.BooleanField(db_default=False)
     # Sync: the workspace change version of the last change, the version at which each field last

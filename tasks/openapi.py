@@ -20,8 +20,14 @@ class TaskSerializer(serializers.Serializer):
         allow_null=True, help_text="YYYY-MM-DD or an ISO 8601 date-time, as it was sent."
     )
     embedding_status = serializers.ChoiceField(
-        choices=["pending", "ready"],
-        help_text="pending: the text changed and no embedding is stored for it yet.",
+        choices=["pending", "ready", "failed"],
+        help_text="pending: the text changed and no embedding is stored for it yet; failed: the "
+        "embedding provider refused this text (see embedding_error); it is not asked again until "
+        "the text changes.",
+    )
+    embedding_error = serializers.CharField(
+        allow_null=True,
+        help_text="Why the provider refused the text, when embedding_status is failed.",
     )
     x = serializers.FloatField()
     y = serializers.FloatField()

@@ -28,6 +28,7 @@ TASK_FIELDS = (
     "due_date",
     "due_date_has_time",
     "embedding_hash",
+    "embedding_error",
     "x",
     "y",
     "cluster",
@@ -37,6 +38,14 @@ TASK_FIELDS = (
 )
 
 
+def embedding_status(embedding_hash: str | None, embedding_error: str | None) -> str:
+    """pending (no vector for the current text yet), failed (the provider refused this text; not
+    asked again until it changes) or ready."""
+    if embedding_hash is None:
+        return "pending"
+    return "failed" if embedding_error else "ready"
+
+
 def task_row_to_json(row: tuple, *, include_embedding: bool = False) -> dict:
     """The task JSON of the API contract from a TASK_FIELDS row (+ the embedding when asked).
 
@@ -44,7 +53,8 @@ def task_row_to_json(row: tuple, *, include_embedding: bool = False) -> dict:
     """
     (
         workspace_id, client_id, title, description, priority, status, category, tags,
-        due, due_has_time, embedding_hash, x, y, cluster, created_at, updated_at, completed_at,
+        due, due_has_time, embedding_hash, embedding_error, x, y, cluster, created_at, updated_at,
+        completed_at,
         *rest,
     ) = row  # fmt: skip
     if due is not None:
@@ -59,7 +69,8 @@ def task_row_to_json(row: tuple, *, include_embedding: bool = False) -> dict:
         "category": category,
         "tags": tags,
         "due_date": due,
-        "embedding_status": "pending" if embedding_hash is None else "ready",
+        "embedding_status": embedding_status(embedding_hash, embedding_error),
+        "embedding_error": None if embedding_hash is None else embedding_error,
         "x": x,
         "y": y,
         "cluster": cluster,

@@ -62,6 +62,9 @@ def task_apply(
     if text_changed and "embedding_hash" not in fields:
         task.embedding_hash = None
         columns.add("embedding_hash")
+    if text_changed and task.embedding_error is not None:
+        task.embedding_error = None  # a refusal was for the old text
+        columns.add("embedding_error")
     moved = "x" in changed or "y" in changed
     if moved or text_changed:
         # Only a task whose embedding is pending waits for a projection.
@@ -98,7 +101,7 @@ def task_insert(task: Task) -> None:
 # survives but its row.
 _REVIVED_FIELDS = (
     "title", "description", "priority", "status", "category", "tags", "due_date",
-    "due_date_has_time", "embedding_hash", "x", "y", "cluster", "place_pending", "version",
+    "due_date_has_time", "embedding_hash", "embedding_error", "x", "y", "cluster", "place_pending", "version",
     "field_versions", "deleted_at", "completed_at", "created_at", "updated_at",
 )  # fmt: skip
 

@@ -43,6 +43,8 @@ def no_throttling(settings):
     """The suite sends thousands of requests from one address; throttling tests turn it on."""
     settings.LINKDO_THROTTLE_WORKSPACE = None
     settings.LINKDO_THROTTLE_IP = None
+    settings.LINKDO_CONCURRENCY_WORKSPACE = None
+    settings.LINKDO_CONCURRENCY_IP = None
 
 
 @pytest.fixture(autouse=True)

@@ -35,6 +35,8 @@ class FakeGemini:
         # The answer to a task-parsing request (its schema names `source_text`).
         self.parse_answer: object = {"tasks": []}
         self.finish_reason = "STOP"
+        # A batch holding a text with this in it answers 400 INVALID_ARGUMENT (the whole batch).
+        self.reject_marker: str | None = None
         self.default_dim = default_dim
         self.calls: Counter[str] = Counter()
         self.requests: list[tuple[str, dict, dict]] = []
@@ -60,6 +62,7 @@ class FakeGemini:
             self.mode = "ok"
             self.retry_delay_s = 1.0
             self.finish_reason = "STOP"
+            self.reject_marker = None
             self.parse_answer = {"tasks": []}
             self.calls.clear()
             self.requests.clear()
@@ -102,6 +105,19 @@ class FakeGemini:
                     }})  # fmt: skip
                 if mode == "garbage":
                     return self._send_raw(200, b'{"embeddings": [ {"values": [0.1, oops')
+                if (
+                    fake.reject_marker
+                    and kind == "batchEmbedContents"
+                    and any(
+                        fake.reject_marker in part.get("text", "")
+                        for request in body.get("requests", [])
+                        for part in request.get("content", {}).get("parts", [])
+                    )
+                ):
+                    return self._send(400, {"error": {
+                        "code": 400, "message": "Request contains an invalid argument.",
+                        "status": "INVALID_ARGUMENT",
+                    }})  # fmt: skip
                 if kind == "batchEmbedContents":
                     return self._send(200, fake._embed_answer(body.get("requests", []), mode))
                 if kind == "embedContent":

@@ -11,13 +11,12 @@ from collections import Counter
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import status
 
 from flows.jobs import embedding_enqueue
 from flows.sync.pull import decode_cursor, pull_changes
 from flows.sync.push import apply_push, parse_push
 from graph.selectors import edge_list, edge_list_to_json
-from linkdo.errors import ApplicationError
+from linkdo.errors import TooLargeError
 from linkdo.fields import iso_datetime
 from linkdo.observability import record_sync_results
 from tasks.selectors import tag_counts, task_list, task_list_to_json
@@ -26,8 +25,7 @@ from workspaces.models import Workspace
 DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
 
 
-class PushTooLarge(ApplicationError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+PushTooLarge = TooLargeError
 
 
 def _check_link_work(workspace: Workspace, parsed) -> None:

@@ -8,11 +8,14 @@ import numpy as np
 
 class ProviderError(Exception):
     """The provider failed, timed out or answered nonsense; callers degrade, they never crash.
-    `retry_after`: the seconds the provider asked to wait before the next call, when it said."""
+    `retry_after`: the seconds the provider asked to wait before the next call, when it said.
+    `rejected`: the provider refused the input itself (HTTP 400, INVALID_ARGUMENT): asking again
+    with the same texts fails again, so the caller narrows the batch down instead of retrying."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None):
+    def __init__(self, message: str, *, retry_after: float | None = None, rejected: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.rejected = rejected
 
 
 class AIProvider(Protocol):

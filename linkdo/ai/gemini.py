@@ -19,6 +19,7 @@ from linkdo.observability import record_provider_call
 
 EMBED_BATCH = 100  # texts per batchEmbedContents request (the API's limit)
 RETRYABLE = {429, 500, 502, 503, 504}
+REJECTED = 400  # INVALID_ARGUMENT: this input will never be accepted
 MIN_ATTEMPT_S = 0.05
 TAGS_SCHEMA = {
     "type": "object",
@@ -129,7 +130,10 @@ class GeminiProvider:
                     continue
                 self._log(kind, items, started, f"http_{exc.code}")
                 raise ProviderError(
-                    f"Gemini {kind} failed with HTTP {exc.code}", retry_after=_retry_delay(exc)
+                    f"Gemini {kind} failed with HTTP {exc.code}"
+                    + (f": {exc.message}"[:200] if exc.code == REJECTED and exc.message else ""),
+                    retry_after=_retry_delay(exc),
+                    rejected=exc.code == REJECTED,
                 ) from None
             except ProviderError:
                 self._log(kind, items, started, "malformed")

@@ -9,6 +9,7 @@ from .env import (
     env_bool,
     env_choice,
     env_count_or_all,
+    env_count_or_off,
     env_float,
     env_int,
     env_list,
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "workspaces.middleware.WorkspaceMiddleware",
+    "linkdo.throttling.ConcurrencyLimitMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -215,8 +217,14 @@ REST_FRAMEWORK = {
     # forwarded header (DRF reads None as "trust X-Forwarded-For", which anyone can forge).
     "NUM_PROXIES": env_int("LINKDO_NUM_PROXIES", 0, minimum=0, maximum=5),
 }
-LINKDO_THROTTLE_WORKSPACE = env_rate("LINKDO_THROTTLE_WORKSPACE", "600/min")
-LINKDO_THROTTLE_IP = env_rate("LINKDO_THROTTLE_IP", "1200/min")
+# The limits hold floods back, never a client that waits for each answer (linkdo.throttling): at
+# most this many requests served at once per workspace and per address, and rate caps over an hour
+# that the largest honest journey stays under (a backup restore of 2,000 tasks and 8,000 edges is
+# 12,000 requests; README, "Limits").
+LINKDO_CONCURRENCY_WORKSPACE = env_count_or_off("LINKDO_CONCURRENCY_WORKSPACE", 2)
+LINKDO_CONCURRENCY_IP = env_count_or_off("LINKDO_CONCURRENCY_IP", 8)
+LINKDO_THROTTLE_WORKSPACE = env_rate("LINKDO_THROTTLE_WORKSPACE", "20000/hour")
+LINKDO_THROTTLE_IP = env_rate("LINKDO_THROTTLE_IP", "40000/hour")
 
 # /metrics: a bearer token when set, else direct requests from these networks only.
 LINKDO_METRICS_TOKEN = env_str("LINKDO_METRICS_TOKEN")

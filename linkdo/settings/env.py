@@ -94,6 +94,16 @@ def env_count_or_all(name: str, default: int) -> int | None:
     return int(raw) if raw else default
 
 
+def env_count_or_off(name: str, default: int) -> int | None:
+    """A whole number >= 1, or `off` (None: no limit)."""
+    raw = os.environ.get(name, "").strip()
+    if raw.lower() == "off":
+        return None
+    if raw and (not raw.isdigit() or int(raw) < 1):
+        raise ImproperlyConfigured(f"{name} must be a whole number >= 1 or off, got {raw!r}.")
+    return int(raw) if raw else default
+
+
 def env_networks(name: str, default: list[str]) -> list:
     networks = []
     for item in env_list(name, default):

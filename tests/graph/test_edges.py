@@ -139,3 +139,31 @@ def test_database_refuses_cross_workspace_self_and_duplicate_edges(pair, ws_b):
     with pytest.raises(IntegrityError), transaction.atomic():
         Edge.objects.create(workspace=a.workspace, source=b, target=a)
     assert Edge.objects.count() == 1
+
+
+# Issue 30, item 1: a backup restore posts every edge of its file, auto ones included.
+def test_a_reposted_auto_edge_with_its_weight_stays_auto(client_a):
+    for i, tags in enumerate([["a", "b"], ["a", "b"], ["a"]]):
+        assert (
+            client_a.post("/api/tasks", {"id": f"t{i}", "title": f"T{i}", "tags": tags}).status_code
+            == 201
+        )
+    auto = {
+        (e.source.client_id, e.target.client_id): e
+        for e in Edge.objects.select_related("source", "target")
+    }
+    assert auto and all(e.origin == "auto" for e in auto.values())
+    for (source, target), edge in auto.items():
+        response = client_a.post(
+            "/api/edges", {"source": source, "target": target, "weight": edge.weight}
+        )
+        assert response.status_code == 200, response.json()
+    after = {e.pk: (e.origin, e.version) for e in Edge.objects.all()}
+    assert after == {e.pk: ("auto", e.version) for e in auto.values()}
+    # Another weight is the user's own choice: the edge becomes manual.
+    (source, target), edge = next(iter(auto.items()))
+    assert (
+        client_a.post("/api/edges", {"source": source, "target": target, "weight": 0.3}).status_code
+        == 200
+    )
+    assert Edge.objects.get(pk=edge.pk).origin == "manual"

@@ -206,3 +206,41 @@ def test_gemini_down_never_loses_the_created_tasks(client_a, gemini):
     body = parse(client_a, "Call the bank and pay the rent", 201, create=True)
     assert [t["embedding_status"] for t in body["tasks"]] == ["pending", "pending"]
     assert Task.objects.filter(embedding_hash__isnull=True).count() == 2
+
+
+# Issue 30, item 3: `create` kept no limit; one request stored 1,667 tasks or outlasted the worker.
+def test_a_parse_create_over_the_push_item_limit_is_413_and_stores_nothing(client_a, ws_a):
+    response = client_a.post("/api/tasks/parse", {"text": "가. " * 1666, "create": True})
+    assert response.status_code == 413
+    assert "1000" in response.json()["detail"].replace(",", "")
+    assert not Task.objects.filter(workspace=ws_a).exists()
+    # Reading without `create` stores nothing and stays allowed.
+    assert client_a.post("/api/tasks/parse", {"text": "가. " * 1666}).status_code == 200
+
+
+def test_a_parse_create_over_the_link_pair_limit_is_413_and_stores_nothing(
+    client_a, ws_a, settings
+):
+    settings.LINKDO_SYNC_MAX_LINK_PAIRS = 1000
+    tasks = [{"id": f"s{i}", "title": f"seed {i}", "tags": ["report"]} for i in range(300)]
+    assert client_a.post("/api/tasks/sync", {"cursor": None, "tasks": tasks}).status_code == 200
+    response = client_a.post("/api/tasks/parse", {"text": "report; " * 5, "create": True})
+    assert response.status_code == 413, response.json()
+    assert "auto-links" in response.json()["detail"]
+    assert Task.objects.filter(workspace=ws_a).count() == 300
+
+
+def test_a_large_parse_create_is_stored_pending_and_queued_like_a_push(client_a, ws_a):
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    tasks = [{"id": f"s{i}", "title": f"seed {i}", "tags": ["report"]} for i in range(100)]
+    assert client_a.post("/api/tasks/sync", {"cursor": None, "tasks": tasks}).status_code == 200
+    ProcrastinateJob.objects.all().delete()
+    response = client_a.post("/api/tasks/parse", {"text": "report; " * 60, "create": True})
+    assert response.status_code == 201
+    created = response.json()["tasks"]
+    assert len(created) == 60
+    assert {t["embedding_status"] for t in created} == {"pending"}
+    assert all(t["tags"] == ["report"] for t in created)
+    assert ProcrastinateJob.objects.filter(task_name="flows.jobs.embed_workspace").count() == 1
+    assert Task.objects.filter(workspace=ws_a).count() == 160

@@ -21,6 +21,7 @@ TASK_KEYS = {
     "tags",
     "due_date",
     "embedding_status",
+    "embedding_error",
     "cluster",
     "x",
     "y",

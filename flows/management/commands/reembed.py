@@ -25,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--pending", action="store_true", help="only tasks whose embedding is pending"
         )
+        parser.add_argument(
+            "--failed",
+            action="store_true",
+            help="only tasks whose text the provider refused (embedding_status failed)",
+        )
         parser.add_argument("--workspace", help="only this workspace id")
         parser.add_argument("--force", action="store_true", help="re-embed even up-to-date tasks")
         parser.add_argument(
@@ -34,15 +39,20 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="print what would be done, change nothing"
         )
 
-    def handle(self, *args, pending, workspace, force, batch_size, dry_run, **options):
+    def handle(self, *args, pending, failed, workspace, force, batch_size, dry_run, **options):
         if not 1 <= batch_size <= EMBED_BATCH:
             raise CommandError(f"--batch-size must be between 1 and {EMBED_BATCH}.")
         provider = get_provider()
         queryset = Task.objects.filter(deleted_at__isnull=True).order_by("id")
         if workspace:
             queryset = queryset.filter(workspace_id=workspace)
+        if pending and failed:
+            raise CommandError("Choose --pending or --failed, not both.")
         if pending:
             queryset = queryset.filter(embedding_hash__isnull=True)
+        if failed:
+            queryset = queryset.filter(embedding_hash__isnull=False, embedding_error__isnull=False)
+            force = True  # their hash is that of the refused text: asked again on purpose
         model = provider.embedding_model
 
         def needs_embedding(row) -> bool:
