@@ -66,11 +66,11 @@ def gunicorn(*, workers: int = 2, **env: str):
 
 @contextlib.contextmanager
 def job_workers(count: int = 1, **env: str):
-    """Yield `count` job worker processes (`manage.py procrastinate worker`); stopped on exit."""
+    """Yield `count` job worker processes (`manage.py jobs_worker`); stopped on exit."""
     full_env = {**os.environ, **SERVER_ENV, **env}
     processes = [
         subprocess.Popen(
-            [sys.executable, "manage.py", "procrastinate", "worker"],
+            [sys.executable, "manage.py", "jobs_worker"],
             cwd=ROOT,
             env=full_env,
             stdout=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""Background work, held by PostgreSQL (procrastinate) and run by `manage.py procrastinate worker`:
+"""Background work, held by PostgreSQL (procrastinate) and run by `manage.py jobs_worker`:
 a crash or a second replica loses and repeats nothing.
 
 - `embed_workspace`: a workspace's pending embeddings, in provider calls of 100 stored 500 at a

@@ -2,18 +2,20 @@
 
 Lossless for what a user owns: task ids, every field, positions and clusters, timestamps, the
 stored vectors with their hashes (so an import re-embeds nothing), edges with weight and origin,
-and the map's basis. Deleted rows are not exported. Importing merges by id and is idempotent: a
-second import of the same file changes no row and takes no change version.
+and the map's basis. Deleted tasks are not exported; a deleted edge between two live tasks is (as
+`"deleted": true`), so that a copy never links again by tags what the user unlinked. Importing
+merges by id and is idempotent: a second import of the same file changes no row and takes no
+change version. A malformed file is refused as a whole, naming the field.
 """
 
-from datetime import datetime
+import math
 
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
 
 from graph.models import Edge, Origin
-from linkdo.errors import ApplicationError
+from linkdo.errors import ApplicationError, errors_text
 from linkdo.fields import iso_datetime
 from tasks.api import TaskWriteSerializer
 from tasks.embeddings import embeddings_store
@@ -48,12 +50,16 @@ def workspace_export(*, workspace: Workspace) -> dict:
         {
             "source": source, "target": target, "weight": weight, "origin": origin,
             **({"chosen_by": _chosen_by(by_source, by_target)} if origin == Origin.AUTO else {}),
+            **({"deleted": True} if deleted_at is not None else {}),
         }
-        for source, target, weight, origin, by_source, by_target in Edge.objects.live(workspace)
+        for source, target, weight, origin, by_source, by_target, deleted_at in Edge.objects.of(
+            workspace
+        )
+        .filter(source__deleted_at__isnull=True, target__deleted_at__isnull=True)
         .order_by("id")
         .values_list(
             "source__client_id", "target__client_id", "weight", "origin", "chosen_by_source",
-            "chosen_by_target",
+            "chosen_by_target", "deleted_at",
         )
     ]  # fmt: skip
     layout = {name: getattr(workspace, name) for name in LAYOUT_FIELDS}
@@ -107,6 +113,59 @@ class _ImportedEdge(serializers.Serializer):
         max_length=2,
         default=lambda: ["source", "target"],
     )
+    # A user's deletion (a tombstone): kept, so that auto-links never bring the pair back.
+    deleted = serializers.BooleanField(default=False)
+
+
+def _finite(name: str, values) -> None:
+    """A vector the map and the neighbour reads can use: finite float32 values, not all zero."""
+    if not all(
+        isinstance(v, float | int) and math.isfinite(v) and abs(v) <= 3.4e38 for v in values
+    ):
+        raise ApplicationError(
+            f"{name} holds a value that is not a finite number (NaN, an infinity or beyond "
+            "float32). Nothing was imported."
+        )
+    if not any(values):
+        raise ApplicationError(f"{name} is all zeros: it has no direction. Nothing was imported.")
+
+
+class _ImportedLayout(serializers.Serializer):
+    """The map basis of an export: all of it, or (a workspace never arranged) no vectors."""
+
+    layout_mean = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, default=None
+    )
+    layout_wx = serializers.ListField(child=serializers.FloatField(), allow_null=True, default=None)
+    layout_wy = serializers.ListField(child=serializers.FloatField(), allow_null=True, default=None)
+    layout_bx = serializers.FloatField(allow_null=True, default=0.0)
+    layout_by = serializers.FloatField(allow_null=True, default=0.0)
+    layout_clusters = serializers.ListField(
+        child=serializers.DictField(), allow_null=True, default=list
+    )
+    arranged_at = serializers.DateTimeField(allow_null=True, default=None)
+
+
+def _validated_layout(layout) -> dict:
+    if layout is None:
+        layout = {}
+    if not isinstance(layout, dict):
+        raise ApplicationError("'layout' must be an object. Nothing was imported.")
+    serializer = _ImportedLayout(data=layout)
+    if not serializer.is_valid():
+        raise ApplicationError(f"layout: {errors_text(serializer.errors)} Nothing was imported.")
+    data = dict(serializer.validated_data)
+    for name in ("layout_bx", "layout_by"):
+        if data[name] is None or not math.isfinite(data[name]):
+            data[name] = 0.0 if data[name] is None else _not_finite(f"layout.{name}")
+    for name in ("layout_mean", "layout_wx", "layout_wy"):
+        if data[name] is not None and not all(math.isfinite(v) for v in data[name]):
+            _not_finite(f"layout.{name}")
+    return data
+
+
+def _not_finite(name: str):
+    raise ApplicationError(f"{name} is not a finite number. Nothing was imported.")
 
 
 def _validated(serializer_class, items, kind: str) -> list[dict]:
@@ -148,12 +207,15 @@ def workspace_import(*, document: dict, workspace_id: str | None = None, dim: in
                 f"Task {t['id']!r} has a {len(t['embedding'])}-dimension vector; this server "
                 f"stores {dim}. Nothing was imported."
             )
+        if t["embedding"] is not None:
+            _finite(f"Task {t['id']!r}'s embedding", t["embedding"])
+    layout = _validated_layout(document.get("layout"))
     with transaction.atomic():
         workspace = workspace_touch(workspace_id=target)
         version = workspace_begin_change(workspace=workspace)
         task_counts, pks = _import_tasks(workspace, tasks, version)
         edge_counts = _import_edges(workspace, edges, pks, version)
-        layout_changed = _import_layout(workspace, document.get("layout") or {}, dim)
+        layout_changed = _import_layout(workspace, layout, dim)
         changes = sum(c["created"] + c["updated"] for c in (task_counts, edge_counts))
         if not changes and not layout_changed:
             transaction.set_rollback(True)  # nothing changed: not even the change version
@@ -208,23 +270,31 @@ def _import_edges(workspace, edges, pks, version) -> dict:
                 "export. Nothing was imported."
             )
         edge = existing.get(frozenset((source, target)))
-        auto = data["origin"] == Origin.AUTO
+        # A deletion is the user's: manual, so that auto-links leave the pair alone.
+        origin = Origin.MANUAL if data["deleted"] else data["origin"]
+        auto = origin == Origin.AUTO
         chose = {
             pk: auto and end in data["chosen_by"]
             for pk, end in ((source, "source"), (target, "target"))
         }
+        deleted_at = timezone.now() if data["deleted"] else None
         if edge is None:
             edge = Edge(workspace=workspace, source_id=source, target_id=target,
-                        weight=data["weight"], origin=data["origin"], version=version,
-                        chosen_by_source=chose[source], chosen_by_target=chose[target])  # fmt: skip
+                        weight=data["weight"], origin=origin, version=version,
+                        chosen_by_source=chose[source], chosen_by_target=chose[target],
+                        deleted_at=deleted_at)  # fmt: skip
             existing[frozenset((source, target))] = edge
             new.append(edge)
             counts["created"] += 1
             continue
+        if not auto:  # which end chose an edge only matters while it is auto
+            chose = {edge.source_id: edge.chosen_by_source, edge.target_id: edge.chosen_by_target}
+        if data["deleted"] and edge.deleted_at is not None:
+            deleted_at = edge.deleted_at  # deleted here too: the same state
         wanted = (
             data["weight"],
-            data["origin"],
-            None,
+            origin,
+            deleted_at,
             chose[edge.source_id],
             chose[edge.target_id],
         )
@@ -250,19 +320,19 @@ def _import_edges(workspace, edges, pks, version) -> dict:
 
 
 def _import_layout(workspace, layout: dict, dim: int) -> bool:
-    """Store the export's map basis; whether it differed from the stored one."""
-    vectors = [layout.get(name) for name in ("layout_mean", "layout_wx", "layout_wy")]
+    """Store the export's map basis (checked by _validated_layout); whether it differed from the
+    stored one."""
+    vectors = [layout[name] for name in ("layout_mean", "layout_wx", "layout_wy")]
     if not all(isinstance(v, list) and len(v) == dim for v in vectors):
         return False  # no basis in the export (never arranged): the next auto-arrange makes one
-    arranged_at = layout.get("arranged_at")
     fields = {
         "layout_mean": vectors[0],
         "layout_wx": vectors[1],
         "layout_wy": vectors[2],
-        "layout_bx": float(layout.get("layout_bx") or 0.0),
-        "layout_by": float(layout.get("layout_by") or 0.0),
-        "layout_clusters": layout.get("layout_clusters") or [],
-        "arranged_at": datetime.fromisoformat(arranged_at) if arranged_at else None,
+        "layout_bx": layout["layout_bx"],
+        "layout_by": layout["layout_by"],
+        "layout_clusters": layout["layout_clusters"] or [],
+        "arranged_at": layout["arranged_at"],
     }
     stored = Workspace.objects.filter(pk=workspace.pk).values(*fields).get()
     stored.update(

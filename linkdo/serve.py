@@ -1,24 +1,80 @@
-"""`make run`: the web server (gunicorn) and the job worker (`manage.py procrastinate worker`) as
-one command. Ctrl-C or SIGTERM stops both (the worker finishes or gives back its running job); if
-either dies, the other is stopped and the command exits with an error that names it, never silently.
+"""`make run`: the web server (gunicorn) and the job worker (`manage.py jobs_worker`) as one
+command. Ctrl-C or SIGTERM stops both (the worker finishes or gives back its running job). A child
+that dies is started again after a wait (1, 2, 4 ... seconds, at most MAX_BACKOFF_S; back to 1 s
+after it ran for HEALTHY_RUN_S), with a line saying so: a database restart or an OOM kill of one
+never takes the other down, and nothing has to be run by hand afterwards.
 """
 
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT_S = 30
+FIRST_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 30.0
+HEALTHY_RUN_S = 60.0
 
 
 def _commands() -> dict[str, list[str]]:
     binaries = Path(sys.executable).parent
     return {
         "web": [str(binaries / "gunicorn"), "linkdo.wsgi", "--config", "deploy/gunicorn.conf.py"],
-        "worker": [sys.executable, "manage.py", "procrastinate", "worker"],
+        "worker": [sys.executable, "manage.py", "jobs_worker"],
     }
+
+
+@dataclass
+class Child:
+    """One supervised process: started again with backoff whenever it exits."""
+
+    name: str
+    command: list[str]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    backoff: float = FIRST_BACKOFF_S
+    restart_at: float | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, cwd=ROOT)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def check(self, now: float) -> None:
+        """Notice an exit (schedule the restart) or a restart that is due."""
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.restarts.append(now)
+                self.start()
+            return
+        if self.process is None or self.process.poll() is None:
+            return
+        if now - self.started_at >= HEALTHY_RUN_S:
+            self.backoff = FIRST_BACKOFF_S
+        print(
+            f"linkdo: the {self.name} process exited (status {self.process.returncode}); "
+            f"starting it again in {self.backoff:.0f} s.",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.restart_at = now + self.backoff
+        self.backoff = min(self.backoff * 2, MAX_BACKOFF_S)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 def main() -> int:
@@ -30,23 +86,19 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    processes = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in _commands().items()}
-    died = None
-    while not stop_requested and died is None:
-        died = next((name for name, p in processes.items() if p.poll() is not None), None)
+    children = [Child(name, command) for name, command in _commands().items()]
+    for child in children:
+        child.start()
+    while not stop_requested:
+        now = time.monotonic()
+        for child in children:
+            child.check(now)
         time.sleep(0.2)
-    if died is not None:
-        code = processes[died].returncode
-        print(f"linkdo: the {died} process exited (status {code}); stopping.", file=sys.stderr)
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    return 1 if died is not None else 0
+    for child in children:
+        child.stop()
+    for child in children:
+        child.wait()
+    return 0
 
 
 if __name__ == "__main__":

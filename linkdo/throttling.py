@@ -32,8 +32,9 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.http import JsonResponse
+from psycopg.errors import LockNotAvailable
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 logger = logging.getLogger("linkdo.throttling")
@@ -94,10 +95,12 @@ class SharedCounts:
             hits, count.unreported = count.unreported, 0
         try:
             shared_window, total = _add_hits(key, window, hits)
-        except DatabaseError as error:
-            # A lock held on linkdo_rate (or a database that went away): the request goes on, the
-            # hits stay counted here and are reported with the next ones.
-            logger.warning("rate counter not updated, request let through: %s", error)
+        except OperationalError as error:
+            if not isinstance(error.__cause__, LockNotAvailable):
+                raise  # the database went away: the request answers 503
+            # A lock held on linkdo_rate: the request goes on, the hits stay counted here and
+            # are reported with the next ones.
+            logger.warning("rate counter busy (a lock on linkdo_rate), request let through")
             with self._lock:
                 count.unreported += hits
             return None
@@ -223,8 +226,12 @@ class ConcurrencyLimitMiddleware:
             with connection.cursor() as cursor:
                 cursor.execute(_ACQUIRE_SQL, params)
                 ws_slot, ip_slot = cursor.fetchone()
-        except DatabaseError:  # the view answers 503 itself
-            return self.get_response(request)
+        except DatabaseError:
+            from linkdo.errors import database_unavailable_response  # errors imports DRF's views
+
+            # Unreachable: answered at once, rather than by a view that would try to connect
+            # again for each of its statements (each waits up to the connect timeout).
+            return database_unavailable_response()
         held = [slot for slot in (ws_slot, ip_slot) if slot is not None]
         try:
             if params["ws"] is not None and ws_slot is None:

@@ -1,5 +1,7 @@
 """Reads of tasks, shaped straight from `.values()` rows: no model instances on list paths."""
 
+import math
+
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Func, Q, QuerySet, TextField, Value
@@ -129,7 +131,9 @@ def tasks_nearest(
     )
     with transaction.atomic():
         _enable_iterative_hnsw_scan()
-        return list(rows)
+        # A zero vector (stored before imports refused them) has no cosine distance: NaN, which
+        # PostgreSQL sorts last. Such a row is no neighbour of anything, and NaN is not JSON.
+        return [row for row in rows if not math.isnan(row[-1])]
 
 
 def tasks_by_similarity(

@@ -95,3 +95,109 @@ def test_database_stop_and_restart_under_gunicorn(tmp_path):
         assert len([i for i in ids if i.startswith("s")]) == (1000 if sync_status == 200 else 0)
         assert {i for i in ids if i.startswith("t")} == {"t1", "t3"}
     subprocess.run([*database, "stop"], cwd=ROOT, env=env, capture_output=True)
+
+
+def _pending(base: str, workspace: str) -> int | None:
+    try:
+        status, tasks = _call_in(base, "GET", "/api/tasks", workspace=workspace)
+    except OSError:
+        return None
+    if status != 200:
+        return None
+    return sum(t["embedding_status"] == "pending" for t in tasks)
+
+
+def _call_in(base, method, path, body=None, *, workspace):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)
+    request.add_header("X-Workspace-ID", workspace)
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.slow
+def test_make_run_rides_out_a_database_restart_under_load(tmp_path):
+    """Issue 30, item 4: `make db-stop`, then `make db-start`, under `make run` with requests
+    coming in. Afterwards requests succeed and the pending embeddings finish, with nothing run by
+    hand: the worker reconnects with backoff and the supervisor kept both processes."""
+    import socket
+
+    env = {**os.environ, "DJANGO_DEBUG": "true", "LINKDO_DATA_DIR": str(tmp_path / "db")}
+    env.pop("DATABASE_URL", None)
+    database = [sys.executable, "-m", "linkdo.embedded_db"]
+    subprocess.run([sys.executable, "manage.py", "migrate"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve_env = {**env, "PORT": str(port), "WEB_CONCURRENCY": "2",
+                 "LINKDO_PRELOAD_KOREAN": "false", "LINKDO_PENDING_SWEEP_AFTER_S": "1"}  # fmt: skip
+    log = (tmp_path / "serve.log").open("w")  # a pipe nobody reads would fill and stall the logs
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "linkdo.serve"], cwd=ROOT, env=serve_env,
+        stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    load_stop = threading.Event()
+    statuses: list[int] = []
+
+    def load() -> None:  # a client that keeps reading and writing through the outage
+        n = 0
+        while not load_stop.is_set():
+            try:
+                body = {"id": f"load{n}", "title": f"load {n}", "tags": ["load"]}
+                statuses.append(_call_in(base, "POST", "/api/tasks", body, workspace="w")[0])
+                statuses.append(_call_in(base, "GET", "/api/graph", workspace="w")[0])
+            except OSError:
+                statuses.append(0)
+            n += 1
+            time.sleep(0.05)
+
+    try:
+        deadline = time.monotonic() + 60
+        while _pending(base, "w") is None:
+            assert serve.poll() is None and time.monotonic() < deadline, "make run never served"
+            time.sleep(0.5)
+        loader = threading.Thread(target=load)
+        loader.start()
+        items = [{"id": f"p{i}", "title": f"pushed {i}"} for i in range(300)]
+        assert _call_in(base, "POST", "/api/tasks/sync", {"cursor": None, "tasks": items},
+                        workspace="w")[0] == 200  # fmt: skip
+        subprocess.run([*database, "stop"], cwd=ROOT, env=env, check=True, capture_output=True)
+        time.sleep(8)  # the worker's listener notices; every answer meanwhile is a 503
+        assert serve.poll() is None
+        subprocess.run([*database, "start"], cwd=ROOT, env=env, check=True, capture_output=True)
+        time.sleep(3)
+        items = [{"id": f"after{i}", "title": f"after {i}"} for i in range(100)]
+        status = 0
+        deadline = time.monotonic() + 30
+        while status != 200 and time.monotonic() < deadline:
+            status = _call_in(base, "POST", "/api/tasks/sync",
+                              {"cursor": None, "tasks": items}, workspace="w")[0]  # fmt: skip
+        assert status == 200
+        deadline = time.monotonic() + 150
+        while _pending(base, "w") != 0:
+            assert time.monotonic() < deadline, f"{_pending(base, 'w')} embeddings still pending"
+            time.sleep(1)
+        load_stop.set()
+        loader.join()
+        assert serve.poll() is None  # both children kept (or started again) by the supervisor
+        assert set(statuses) <= {200, 201, 503}, sorted(set(statuses))
+        assert statuses[-2:] in ([201, 200],), statuses[-10:]
+        assert 503 in statuses
+    finally:
+        load_stop.set()
+        serve.send_signal(2)
+        try:
+            serve.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+        log.close()
+        output = (tmp_path / "serve.log").read_text()
+        subprocess.run([*database, "stop"], cwd=ROOT, env=env, capture_output=True)
+    assert serve.returncode == 0, output[-3000:]
+    assert "job worker:" in output  # it said it lost the database and tried again

@@ -248,13 +248,22 @@ def test_make_run_serves_and_works_and_stops_both_on_sigterm():
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_make_run_fails_loudly_when_the_worker_dies():
+def test_make_run_starts_a_dead_worker_again_and_keeps_serving():
     with _served() as (serve, port):
         web, worker = _children(serve.pid)
         os.kill(worker, signal.SIGKILL)
-        assert serve.wait(timeout=40) == 1
-        assert "the worker process exited" in serve.stdout.read()
-        assert not _healthy(port)  # the web server was stopped with it
+        _wait_for(
+            lambda: len(_children(serve.pid)) == 2 and worker not in _children(serve.pid),
+            20,
+            "the worker was not started again",
+        )
+        assert serve.poll() is None and _healthy(port)
+        assert _children(serve.pid)[0] == web  # the web server was left alone
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=40) == 0
+        assert "the worker process exited (status -9); starting it again in 1 s" in (
+            serve.stdout.read()
+        )
 
 
 def test_gunicorns_master_freezes_what_it_loaded_before_forking(monkeypatch, tmp_path):
