@@ -27,4 +27,5 @@ USER linkdo
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"
-CMD ["gunicorn", "linkdo.wsgi", "--config", "deploy/gunicorn.conf.py"]
+# linkdo.web checks the variables gunicorn reads itself, then becomes gunicorn (exec).
+CMD ["python", "-m", "linkdo.web"]

@@ -10,9 +10,14 @@ def main() -> None:
     # the WSGI entry point (gunicorn) never gets this default.
     if not os.environ.get("SECRET_KEY"):
         os.environ.setdefault("DJANGO_DEBUG", "true")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as error:
+        # A setting refused by linkdo.settings.env: one line naming it, not a traceback.
+        sys.exit(f"linkdo: {error}")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,22 @@
 
 import os
 import shutil
+import sys
 import tempfile
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+from django.core.exceptions import ImproperlyConfigured
+
+try:  # the same strict parsing as the settings: one line naming the variable, never a traceback
+    from linkdo.settings.env import env_bool, env_int  # runs the settings' own checks too
+
+    port = env_int("PORT", 8000, minimum=1, maximum=65535)
+    workers = env_int("WEB_CONCURRENCY", 3, minimum=1, maximum=64)
+    timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
+    preload_korean = env_bool("LINKDO_PRELOAD_KOREAN", True)
+except ImproperlyConfigured as error:
+    sys.exit(f"linkdo: {error}")
+
+bind = f"0.0.0.0:{port}"
 graceful_timeout = 20
 # The longest request line gunicorn accepts (its maximum): a search with every filter at its
 # longest, percent-encoded, fits.
@@ -41,7 +52,7 @@ def when_ready(server):
     they share its ~500 MB model instead of loading one each (5 s on a worker's first Korean
     text). LINKDO_PRELOAD_KOREAN=false skips it (memory-tight deployments that never parse).
     Then freeze what is loaded: the workers' full garbage collections skip it (linkdo.heap)."""
-    if os.environ.get("LINKDO_PRELOAD_KOREAN", "true").lower() in ("1", "true", "yes", "on"):
+    if preload_korean:
         from tasks.capture import korean_analyzer
 
         korean_analyzer()

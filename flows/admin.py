@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from graph.map import graph_auto_arrange
@@ -152,7 +153,11 @@ class WorkspaceAdmin(ReadOnlyAdmin):
                 )[:PREVIEW_ROWS]
             ),
         )
-        link = reverse("admin:tasks_task_changelist") + f"?workspace__id__exact={obj.pk}"
+        link = (
+            reverse("admin:tasks_task_changelist")
+            + "?"
+            + urlencode({"workspace__id__exact": obj.pk})
+        )
         return format_html(
             "<table><tr><th>id</th><th>title</th><th>status</th><th>priority</th><th>tags</th>"
             "</tr>{}</table><p><a href='{}'>All {} tasks</a></p>",
@@ -171,7 +176,11 @@ class WorkspaceAdmin(ReadOnlyAdmin):
                 :PREVIEW_ROWS
             ],
         )
-        link = reverse("admin:graph_edge_changelist") + f"?workspace__id__exact={obj.pk}"
+        link = (
+            reverse("admin:graph_edge_changelist")
+            + "?"
+            + urlencode({"workspace__id__exact": obj.pk})
+        )
         return format_html(
             "<table><tr><th>source</th><th>target</th><th>weight</th><th>origin</th></tr>{}"
             "</table><p><a href='{}'>All {} edges</a></p>",

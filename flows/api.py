@@ -18,11 +18,30 @@ from flows.openapi import (
 from flows.services import task_create, task_delete, task_update
 from flows.sync import DEFAULT_LIMIT, MAX_LIMIT, sync_exchange
 from linkdo.errors import ApplicationError, errors_text
-from linkdo.fields import ParsedJSONField, RejectUnknownFieldsMixin, StrictCharField, TimeZoneField
-from linkdo.openapi import GEMINI_KEY_HEADER, caller_gemini_key, error_response
+from linkdo.fields import (
+    ParsedJSONField,
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    TimeZoneField,
+    validate_year_range,
+)
+from linkdo.openapi import (
+    GEMINI_KEY_HEADER,
+    IDEMPOTENCY_KEY_HEADER,
+    caller_gemini_key,
+    error_response,
+)
 from tasks.api import TaskReadViewSet, TaskWriteSerializer, request_provider
 from tasks.openapi import TaskDeletedSerializer, TaskSerializer
 from tasks.selectors import task_to_json
+from workspaces.idempotency import HEADER as IDEMPOTENCY_HEADER
+from workspaces.idempotency import (
+    idempotency_claim,
+    idempotency_fingerprint,
+    idempotency_key,
+    idempotency_release,
+    idempotency_store,
+)
 
 
 class SyncRequestSerializer(serializers.Serializer):
@@ -74,6 +93,7 @@ class ParseRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     today = serializers.DateField(
         required=False,
         help_text="YYYY-MM-DD the dates are resolved against; default: today in `timezone`.",
+        validators=[validate_year_range],
     )
     timezone = TimeZoneField(default="UTC", help_text="The user's IANA time zone.")
     create = serializers.BooleanField(
@@ -145,7 +165,7 @@ class TaskViewSet(TaskReadViewSet):
             200: ParseResponseSerializer,
             201: ParseCreatedSerializer,
         },
-        parameters=[GEMINI_KEY_HEADER],
+        parameters=[GEMINI_KEY_HEADER, IDEMPOTENCY_KEY_HEADER],
         examples=PARSE_EXAMPLES,
     )
     @action(detail=False, methods=["post"])
@@ -155,6 +175,30 @@ class TaskViewSet(TaskReadViewSet):
         query = ParseRequestSerializer(data=request.data)
         query.is_valid(raise_exception=True)
         body = query.validated_data
+        idempotency = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
+        if idempotency is None or not body["create"]:
+            return self._parse(request, body)
+        # A retried create (its answer lost on the way) answers the first answer again.
+        fingerprint = idempotency_fingerprint("POST", request.path, request.data)
+        answered = idempotency_claim(
+            workspace=self.workspace, key=idempotency, fingerprint=fingerprint
+        )
+        if answered is not None:
+            return Response(
+                answered[1], status=answered[0], headers={"Idempotent-Replayed": "true"}
+            )
+        try:
+            response = self._parse(request, body)
+        except BaseException:
+            idempotency_release(workspace=self.workspace, key=idempotency)
+            raise
+        idempotency_store(
+            workspace=self.workspace, key=idempotency, status_code=response.status_code,
+            body=response.data,
+        )  # fmt: skip
+        return response
+
+    def _parse(self, request, body: dict) -> Response:
         today = body.get("today") or datetime.now(body["timezone"]).date()
         key = caller_gemini_key(request)
         parsed = tasks_parse(workspace=self.workspace, text=body["text"], today=today, api_key=key)

@@ -5,6 +5,7 @@ tasks are stored (embedded, placed, linked) all or nothing."""
 import hashlib
 import json
 import logging
+import unicodedata
 import uuid
 from collections import Counter
 from datetime import date
@@ -50,6 +51,7 @@ def tasks_parse(
 ) -> dict:
     """{"tasks": [{title, description, due_date, category, tags, source_text}], "source": "llm" |
     "rules"}; never raises for a provider failure (the rules answer then)."""
+    text = without_format_characters(text)
     counts = tag_counts(workspace=workspace)
     vocabulary = tag_vocabulary(counts)
     categories = category_list(workspace=workspace)
@@ -58,6 +60,18 @@ def tasks_parse(
     if found is not None:
         return {"tasks": found, "source": "llm"}
     return {"tasks": _from_rules(text, today, vocabulary, categories), "source": "rules"}
+
+
+# Invisible characters (Unicode category Cf): bidirectional overrides (U+202E turned a title around
+# on screen), byte order marks, zero-width spaces (which hid a comma's word boundary, so two tasks
+# came out as one). The two joiners stay: some scripts and emoji sequences are written with them.
+_KEPT_FORMAT_CHARACTERS = {"\u200c", "\u200d"}
+
+
+def without_format_characters(text: str) -> str:
+    return "".join(
+        ch for ch in text if unicodedata.category(ch) != "Cf" or ch in _KEPT_FORMAT_CHARACTERS
+    )
 
 
 def _from_llm(provider: AIProvider, workspace, text, today, vocabulary, categories):

@@ -12,7 +12,8 @@ a crash or a second replica loses and repeats nothing.
 - `recover_stalled` (every 30 seconds): a job whose worker died (SIGKILL, OOM: no heartbeat for 30
   seconds) is marked failed, which frees its workspace's lock, and an embedding job is queued again.
 - `purge_old_tombstones` (daily): `purge_tombstones` with LINKDO_TOMBSTONE_DAYS (0: never), and
-  the rate counters of keys unseen for a day; `forget_old_jobs` (daily): finished jobs older than a
+  the rate counters of keys unseen for a day and Idempotency-Key answers older than a day;
+  `forget_old_jobs` (daily): finished jobs older than a
   week.
 
 A caller's own Gemini key (X-Gemini-API-Key) is never written anywhere, the queue included: it
@@ -37,6 +38,7 @@ from graph.map import embed_pending
 from linkdo.ai import ProviderError
 from linkdo.throttling import rates_forget
 from tasks.models import Task
+from workspaces.idempotency import idempotency_forget
 
 EMBEDDINGS_QUEUE = "embeddings"
 MAINTENANCE_QUEUE = "maintenance"
@@ -151,6 +153,7 @@ def purge_old_tombstones(timestamp: int) -> str:
     output = StringIO()
     with _job_connection():
         rates_forget()
+        idempotency_forget()
         if not days:
             return "LINKDO_TOMBSTONE_DAYS is 0: nothing purged"
         call_command("purge_tombstones", older_than=f"{days}d", stdout=output)

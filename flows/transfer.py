@@ -175,7 +175,9 @@ def _validated(serializer_class, items, kind: str) -> list[dict]:
     for index, item in enumerate(items):
         serializer = serializer_class(data=item)
         if not serializer.is_valid():
-            raise ApplicationError(f"{kind} #{index}: {serializer.errors}. Nothing was imported.")
+            raise ApplicationError(
+                f"{kind} #{index}: {errors_text(serializer.errors)} Nothing was imported."
+            )
         result.append(serializer.validated_data)
     return result
 

@@ -117,6 +117,13 @@ def parse_timestamp(text) -> datetime:
     return _bounded(value).astimezone(UTC)
 
 
+def validate_year_range(value) -> None:
+    """A date (or datetime) field's check: years MIN_YEAR..MAX_YEAR, like every date we store
+    (a parse against 9999-12-31 overflowed at the first "the day after tomorrow")."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise serializers.ValidationError(f"Must be between the years {MIN_YEAR} and {MAX_YEAR}.")
+
+
 def _bounded(value: datetime) -> datetime:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
@@ -187,9 +194,14 @@ def iso_datetime(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+# Files of the zone database that are no zone name: "localtime" is this machine's own zone (a link
+# PostgreSQL does not know, so the statistics failed on it), "posixrules" a default rule.
+_NOT_ZONE_NAMES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @functools.cache
 def _time_zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - _NOT_ZONE_NAMES
 
 
 class TimeZoneField(serializers.CharField):

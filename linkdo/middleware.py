@@ -46,6 +46,45 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
+# What a JSON client is told when something below the views answered in HTML for it.
+_JSON_DETAILS = {
+    400: "Bad request: the Host header names no host this server answers to, or the request is "
+    "malformed.",
+    403: "Forbidden.",
+    404: "No such path: {path}",
+    405: "Method not allowed on {path}.",
+    500: "Internal server error; it has been logged.",
+}
+
+
+class JsonApiErrorsMiddleware:
+    """Every answer under /api/ is JSON, in every mode: Django's own pages (the debug 404 of an
+    unknown path under DJANGO_DEBUG, the 400 of a disallowed Host header, a debug 500) become
+    `{"detail": ...}` with the same status. Outermost but for the metrics and the request log, so
+    that it also sees what the host check answers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            status = response.status_code
+            template = _JSON_DETAILS.get(status, "The request failed (HTTP {status}).")
+            json_response = JsonResponse(
+                {"detail": template.format(path=request.path, status=status)}, status=status
+            )
+            for header in ("Retry-After", "Allow", "X-Request-ID"):
+                if header in response:
+                    json_response[header] = response[header]
+            return json_response
+        return response
+
+
 class HealthCheckMiddleware:
     """Serve /health before the host check and the HTTPS redirect: probes call it by pod address
     over plain HTTP, and it shows no data."""

@@ -32,6 +32,19 @@ GEMINI_KEY_HEADER = OpenApiParameter(
 )
 
 
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional, with `create`: a key of the client's (a UUID) that makes a retry answer the "
+        "first answer instead of creating the tasks again; kept 24 hours per workspace. The same "
+        "key with another body is a 422; a retry while the first is still served, a 409."
+    ),
+)
+
+
 def caller_gemini_key(request) -> str | None:
     """The caller's own Gemini key (GEMINI_KEY_HEADER), or None."""
     return request.headers.get(GEMINI_KEY_HEADER.name) or None

@@ -20,9 +20,8 @@ HEALTHY_RUN_S = 60.0
 
 
 def _commands() -> dict[str, list[str]]:
-    binaries = Path(sys.executable).parent
     return {
-        "web": [str(binaries / "gunicorn"), "linkdo.wsgi", "--config", "deploy/gunicorn.conf.py"],
+        "web": [sys.executable, "-m", "linkdo.web"],
         "worker": [sys.executable, "manage.py", "jobs_worker"],
     }
 
@@ -86,6 +85,11 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    from linkdo.web import check_environment
+
+    if problem := check_environment():  # a setting no restart can mend: said once, in one line
+        print(f"linkdo: {problem}", file=sys.stderr)
+        return 1
     children = [Child(name, command) for name, command in _commands().items()]
     for child in children:
         child.start()

@@ -164,3 +164,76 @@ print('static', css.status_code)
     assert out["proxied"] == "200 max-age=31536000; includeSubDomains"
     assert out["probe"] == "503"  # answered (the database is unreachable here), not a 400
     assert out["static"] == "200"
+
+
+# Issue 30, item 11: a lock someone holds on the rate counters must not stall the requests.
+def test_a_lock_on_the_rate_counters_lets_requests_through_at_once(db, throttled, settings):
+    import threading
+    import time
+
+    import psycopg
+
+    from tests.helpers import database_url
+
+    settings.LINKDO_THROTTLE_WORKSPACE = "1000/min"
+    settings.LINKDO_THROTTLE_IP = "1000/min"
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with psycopg.connect(database_url()) as conn:
+            conn.execute("LOCK TABLE linkdo_rate IN ACCESS EXCLUSIVE MODE")
+            locked.set()
+            release.wait(20)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        client = WorkspaceClient("alpha")
+        started = time.monotonic()
+        codes = [client.get("/api/tasks").status_code for _ in range(4)]
+        health = client.get("/health").status_code
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join()
+    assert codes == [200] * 4 and health == 200
+    assert elapsed < 3  # each counter statement waits 200 ms at most
+
+
+# Issue 30, item 17: every answer under /api/ is JSON, in debug mode too.
+@pytest.mark.parametrize("debug", [True, False])
+def test_api_errors_are_json_in_every_mode(db, settings, debug):
+    settings.DEBUG = debug
+    unknown = WorkspaceClient("alpha").get("/api/no-such-thing")
+    assert unknown.status_code == 404
+    assert unknown["Content-Type"] == "application/json"
+    assert "No such path" in unknown.json()["detail"]
+    bad_host = WorkspaceClient("alpha").get("/api/tasks", HTTP_HOST="evil.example")
+    assert bad_host.status_code == 400
+    assert bad_host["Content-Type"] == "application/json"
+    assert "Host header" in bad_host.json()["detail"]
+
+
+# Issue 30, item 12: ids put in admin links are encoded.
+def test_admin_links_encode_the_workspace_id(admin_client, db):
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.urls import reverse
+
+    from workspaces.models import Workspace
+
+    poison = "plain&workspace__id__exact=poison"
+    Workspace.objects.create(id=poison)
+    Workspace.objects.create(id="poison")
+    page = admin_client.get(reverse("admin:workspaces_workspace_change", args=[poison]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    import re
+
+    links = re.findall(r"href=['\"]([^'\"]*\?workspace__id__exact[^'\"]*)['\"]", html)
+    queries = [
+        parse_qs(urlsplit(link.replace("&amp;", "&")).query) for link in links if "?" in link
+    ]
+    assert len(queries) == 2, html[:2000]
+    assert all(q["workspace__id__exact"] == [poison] for q in queries)

@@ -47,3 +47,24 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class IdempotentRequest(models.Model):
+    """The answer to a request sent with an Idempotency-Key, kept IDEMPOTENCY_HOURS for its
+    retries (workspaces.idempotency). `status` is NULL while the first request is being served."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of the method, path and body
+    status = models.SmallIntegerField(null=True)
+    body = models.JSONField(null=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="idempotency_key_unique")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.key}"

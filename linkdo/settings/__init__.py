@@ -31,6 +31,11 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+# Read by gunicorn (deploy/gunicorn.conf.py, linkdo.web); parsed here too, so that every command
+# refuses a malformed value the same way.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 3, minimum=1, maximum=64)
+GUNICORN_TIMEOUT = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
+LINKDO_PRELOAD_KOREAN = env_bool("LINKDO_PRELOAD_KOREAN", True)
 LINKDO_DATA_DIR = Path(env_str("LINKDO_DATA_DIR") or BASE_DIR / "var").resolve()
 
 INSTALLED_APPS = [
@@ -63,6 +68,7 @@ MIDDLEWARE = [
     # JSON answers compressed when the client accepts it (a 200-task graph: 1 MB -> 73 KB).
     "django.middleware.gzip.GZipMiddleware",
     "linkdo.observability.RequestLogMiddleware",
+    "linkdo.middleware.JsonApiErrorsMiddleware",
     # Probes reach /health by pod address, over plain HTTP: answered before the host check and
     # the HTTPS redirect.
     "linkdo.middleware.HealthCheckMiddleware",
@@ -196,6 +202,7 @@ CORS_ALLOW_HEADERS = (
     "x-requested-with",
     "x-workspace-id",
     "x-gemini-api-key",
+    "idempotency-key",
 )
 # Readable by the browser's script: when to retry after a 429/503, and the id of the log line.
 CORS_EXPOSE_HEADERS = ("retry-after", "x-request-id")

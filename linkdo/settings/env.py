@@ -33,12 +33,20 @@ def env_int(
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
+    if minimum is None and maximum is None:
+        accepted = "a whole number"
+    elif maximum is None:
+        accepted = f"a whole number >= {minimum}"
+    elif minimum is None:
+        accepted = f"a whole number <= {maximum}"
+    else:
+        accepted = f"a whole number between {minimum} and {maximum}"
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be {accepted}, got {raw!r}.") from None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, got {value}.")
+        raise ImproperlyConfigured(f"{name} must be {accepted}, got {value}.")
     return value
 
 

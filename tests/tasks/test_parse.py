@@ -244,3 +244,67 @@ def test_a_large_parse_create_is_stored_pending_and_queued_like_a_push(client_a,
     assert all(t["tags"] == ["report"] for t in created)
     assert ProcrastinateJob.objects.filter(task_name="flows.jobs.embed_workspace").count() == 1
     assert Task.objects.filter(workspace=ws_a).count() == 160
+
+
+# Issue 30, items 7, 8, 13 and 5.
+def test_localtime_is_no_time_zone_for_parse_or_stats(client_a):
+    for response in (
+        client_a.post("/api/tasks/parse", {"text": "내일 청소", "timezone": "localtime"}),
+        client_a.get("/api/stats", {"timezone": "localtime"}),
+    ):
+        assert response.status_code == 400
+        assert "timezone" in response.json()
+
+
+@pytest.mark.parametrize("text", ["모레 청소하기", "금요일까지 보고서 쓰기"])
+def test_a_today_past_the_supported_years_is_a_400_naming_today(client_a, text):
+    response = client_a.post("/api/tasks/parse", {"text": text, "today": "9999-12-31"})
+    assert response.status_code == 400
+    assert "1900" in str(response.json()["today"])
+
+
+def test_invisible_format_characters_leave_the_titles(client_a):
+    body = parse(client_a, "buy\u200b milk\u200b, \u200bcall mom", today="2026-12-06")
+    assert [t["title"] for t in body["tasks"]] == ["buy milk", "call mom"]
+    body = parse(client_a, "\ufeffpay \u202erent\u202c", today="2026-12-06")
+    assert [t["title"] for t in body["tasks"]] == ["pay rent"]
+
+
+def test_an_idempotency_key_makes_a_retried_create_answer_the_first_answer(client_a, ws_a):
+    body = {"text": "내일 방 청소하고 빨래하기", "create": True, "today": "2026-12-06"}
+    first = client_a.post("/api/tasks/parse", body, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201
+    for _ in range(2):
+        again = client_a.post("/api/tasks/parse", body, HTTP_IDEMPOTENCY_KEY="k-1")
+        assert again.status_code == 201
+        assert again.json() == first.json()
+        assert again["Idempotent-Replayed"] == "true"
+    assert Task.objects.filter(workspace=ws_a).count() == 2
+    # Another body under the same key is refused; a new key creates.
+    other = client_a.post(
+        "/api/tasks/parse", {**body, "text": "장보기"}, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert other.status_code == 422
+    assert "different request" in other.json()["detail"]
+    assert client_a.post("/api/tasks/parse", body, HTTP_IDEMPOTENCY_KEY="k-2").status_code == 201
+    assert Task.objects.filter(workspace=ws_a).count() == 4
+    # Keys are the workspace's own: another workspace's k-1 is a new request.
+    bravo = WorkspaceClient("bravo").post("/api/tasks/parse", body, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert bravo.status_code == 201
+    assert Task.objects.filter(workspace_id="bravo").count() == 2
+
+
+def test_a_failed_create_releases_its_idempotency_key(client_a, ws_a, settings):
+    body = {"text": "가. " * 30, "create": True}
+    settings.LINKDO_SYNC_MAX_ITEMS = 10
+    assert client_a.post("/api/tasks/parse", body, HTTP_IDEMPOTENCY_KEY="k").status_code == 413
+    settings.LINKDO_SYNC_MAX_ITEMS = 1000
+    assert client_a.post("/api/tasks/parse", body, HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+    bad = client_a.post("/api/tasks/parse", body, HTTP_IDEMPOTENCY_KEY="has space")
+    assert bad.status_code == 400 and "Idempotency-Key" in bad.json()["detail"]
+
+
+def test_identical_texts_get_finite_places(client_a):
+    body = {"text": "가. " * 30, "create": True}
+    created = client_a.post("/api/tasks/parse", body).json()["tasks"]
+    assert all(abs(t["x"]) < 1e6 and abs(t["y"]) < 1e6 for t in created)

@@ -170,3 +170,76 @@ def test_import_touches_only_its_workspace(filled, tmp_path):
     import_file(tmp_path, export("alpha"), "--workspace", "copy")
     assert rows("bravo") == bravo_before
     assert Workspace.objects.get(pk="bravo").change_version == 0
+
+
+# Issue 30, items 6, 10 and 15: what an import must refuse, and what must travel.
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: d["tasks"][0].update(embedding=[0.0] * 768), "all zeros"),
+        (
+            lambda d: d["tasks"][0].update(embedding=[float("nan")] + [0.1] * 767),
+            "task #0: embedding: 0: A valid number",
+        ),
+        (
+            lambda d: d["tasks"][0].update(embedding=[float("inf")] + [0.1] * 767),
+            "task #0: embedding: 0: A valid number",
+        ),
+        (lambda d: d["tasks"][0].update(embedding=[1e300] + [0.1] * 767), "not a finite"),
+        (lambda d: d["layout"].update(layout_bx="abc"), "layout: layout_bx"),
+        (lambda d: d["layout"].update(arranged_at="yesterday"), "layout: arranged_at"),
+        (lambda d: d["layout"].update(layout_clusters="garbage"), "layout: layout_clusters"),
+        (lambda d: d.update(layout="garbage"), "'layout' must be an object"),
+    ],
+)
+def test_a_malformed_file_is_one_error_naming_the_field(filled, tmp_path, damage, message):
+    document = export("alpha")
+    damage(document)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document), encoding="utf-8")  # NaN and Infinity as JSON allows
+    before = Task.objects.count(), Edge.objects.count(), Workspace.objects.count()
+    with pytest.raises(CommandError, match=message):
+        call_command("import_workspace", str(path), "--workspace", "fresh", stdout=io.StringIO())
+    assert (Task.objects.count(), Edge.objects.count(), Workspace.objects.count()) == before
+
+
+def test_reads_skip_a_stored_zero_vector_instead_of_failing(filled):
+    # A zero vector stored before imports refused them: no cosine distance (NaN).
+    Embedding.objects.filter(task__client_id="t0").update(vector=[0.0] * 768)
+    client = WorkspaceClient("alpha")
+    similar = client.get("/api/tasks/t1/similar")
+    assert similar.status_code == 200
+    assert "t0" not in [t["id"] for t in similar.json()]
+    assert client.get("/api/tasks/t0/similar").json() == []
+    search = client.get("/api/tasks", {"q": "Task"})
+    assert search.status_code == 200
+    assert all(t["score"] is not None for t in search.json())
+
+
+def test_an_export_imported_back_changes_nothing_after_a_post_made_an_auto_edge_manual(
+    filled, tmp_path
+):
+    auto = Edge.objects.filter(workspace_id="alpha", origin="auto", deleted_at__isnull=True)
+    edge = auto.select_related("source", "target").first()
+    body = {"source": edge.source.client_id, "target": edge.target.client_id, "weight": 0.6}
+    assert filled.post("/api/edges", body).status_code == 200
+    before = Workspace.objects.get(pk="alpha").change_version
+    message = import_file(tmp_path, export("alpha"))
+    assert "edges 0 created, 0 updated" in message
+    assert Workspace.objects.get(pk="alpha").change_version == before
+
+
+def test_a_deleted_auto_edge_travels_and_relink_does_not_bring_it_back(filled, tmp_path):
+    auto = Edge.objects.filter(workspace_id="alpha", origin="auto", deleted_at__isnull=True)
+    edge = auto.select_related("source", "target").first()
+    pair = (edge.source.client_id, edge.target.client_id)
+    assert filled.delete(f"/api/edges/{pair[0]}/{pair[1]}").status_code == 200
+    document = export("alpha")
+    assert {"source": pair[0], "target": pair[1], "weight": edge.weight, "origin": "manual",
+            "deleted": True} in document["edges"]  # fmt: skip
+    import_file(tmp_path, document, "--workspace", "copy")
+    # A second import of the same file changes nothing.
+    assert "edges 0 created, 0 updated" in import_file(tmp_path, document, "--workspace", "copy")
+    call_command("relink", "--workspace", "copy", stdout=io.StringIO())
+    assert edges("copy") == edges("alpha")
+    assert pair not in edges("copy") and pair[::-1] not in edges("copy")
