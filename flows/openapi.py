@@ -19,6 +19,12 @@ class SyncResultSerializer(serializers.Serializer):
     source = serializers.CharField(required=False)
     target = serializers.CharField(required=False)
     server = serializers.DictField(required=False, help_text="The server's row, on conflict.")
+    conflicts = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="On a task's conflict: the fields whose server value was kept (changed on the "
+        "server after the item's base_version); the item's other fields were applied.",
+    )
 
 
 class SyncTaskChangeSerializer(TaskSerializer):

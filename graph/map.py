@@ -40,13 +40,28 @@ from workspaces.services import workspace_begin_change
 logger = logging.getLogger("linkdo.graph")
 
 # Rows whose place did not change are not written: a re-arrange of an unchanged map writes nothing.
+# A move below POSITION_TOLERANCE is no move: the same map fitted again lands its tasks a few
+# millionths of a unit away (floating-point noise), and writing that gave x and y a new field
+# version, so a device's later move of the task, made against an older version, came back as a
+# conflict with its y dropped. Only the fields that changed take the new field version.
+POSITION_TOLERANCE = 1e-4
 _SET_POSITIONS_SQL = """
-UPDATE tasks_task AS t SET x = v.x, y = v.y, cluster = NULLIF(v.cluster, -1), version = %(version)s,
+WITH moves AS (
+    SELECT v.id, abs(t.x - v.x) > %(tol)s AS moved_x, abs(t.y - v.y) > %(tol)s AS moved_y,
+        t.cluster IS DISTINCT FROM NULLIF(v.cluster, -1) AS new_cluster, v.x, v.y,
+        NULLIF(v.cluster, -1) AS cluster
+    FROM incoming_positions v JOIN tasks_task t ON t.id = v.id AND t.workspace_id = %(ws)s
+)
+UPDATE tasks_task AS t SET
+    x = CASE WHEN m.moved_x THEN m.x ELSE t.x END,
+    y = CASE WHEN m.moved_y THEN m.y ELSE t.y END,
+    cluster = m.cluster, version = %(version)s,
     field_versions = t.field_versions
-        || jsonb_build_object('x', %(version)s, 'y', %(version)s, 'cluster', %(version)s)
-FROM incoming_positions v
-WHERE t.id = v.id AND t.workspace_id = %(ws)s
-  AND (t.x, t.y, t.cluster) IS DISTINCT FROM (v.x, v.y, NULLIF(v.cluster, -1))
+        || CASE WHEN m.moved_x THEN jsonb_build_object('x', %(version)s) ELSE '{}' END
+        || CASE WHEN m.moved_y THEN jsonb_build_object('y', %(version)s) ELSE '{}' END
+        || CASE WHEN m.new_cluster THEN jsonb_build_object('cluster', %(version)s) ELSE '{}' END
+FROM moves m
+WHERE t.id = m.id AND t.workspace_id = %(ws)s AND (m.moved_x OR m.moved_y OR m.new_cluster)
 """
 
 
@@ -58,7 +73,20 @@ def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters, ve
         encode_positions(np.asarray(ids, dtype=np.int64), coords, labels),
     )
     with connection.cursor() as cursor:
-        cursor.execute(_SET_POSITIONS_SQL, {"ws": workspace.pk, "version": version})
+        cursor.execute(
+            _SET_POSITIONS_SQL, {"ws": workspace.pk, "version": version, "tol": POSITION_TOLERANCE}
+        )
+
+
+def _keep_unmoved(workspace: Workspace, ids: list[int], coords: np.ndarray) -> np.ndarray:
+    """The new coordinates, with the stored value kept wherever it moved by no more than
+    POSITION_TOLERANCE (so the answer is what _SET_POSITIONS_SQL stores)."""
+    stored = dict(
+        (pk, (x, y)) for pk, x, y in Task.objects.live(workspace).values_list("id", "x", "y")
+    )
+    old = np.array([stored.get(pk, (np.nan, np.nan)) for pk in ids], dtype=float).reshape(-1, 2)
+    keep = np.abs(old - coords) <= POSITION_TOLERANCE
+    return np.where(keep, old, coords)
 
 
 def _basis_fields(basis: Basis | None) -> dict:
@@ -108,6 +136,7 @@ def graph_auto_arrange(*, workspace: Workspace, provider: AIProvider | None = No
             basis, clusters = None, []
         else:
             coords, labels, basis, clusters = _arrange_embedded(workspace, tasks, ids, embeddings)
+        coords = _keep_unmoved(workspace, [t[0] for t in tasks], coords)
         _store_positions(workspace, [t[0] for t in tasks], coords, labels, version)
         _store_basis(workspace, basis, clusters)
     positions = [

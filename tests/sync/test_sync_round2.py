@@ -162,3 +162,47 @@ def test_concurrent_patches_keep_every_field_version():
     )
     assert stale["results"][0]["status"] == "conflict"
     assert Task.objects.get(client_id="a").title == "Newer title"
+
+
+# Issue 30, item 9: an arrange that renumbered a task's cluster without moving it gave x and y a
+# new field version, so a device's later move of the task (against an older base) came back as a
+# conflict with its y dropped; and a conflict did not say which fields the server kept.
+@pytest.mark.django_db
+def test_an_arrange_that_moves_nothing_does_not_make_a_devices_move_a_conflict(client_a, ws_a):
+    from tasks.models import Task
+
+    tasks = [{"id": f"t{i}", "title": f"{w} {i}"} for i, w in enumerate(["garden", "taxes",
+             "report", "bike", "piano", "kitchen"])]  # fmt: skip
+    client_a.post("/api/tasks/sync", {"cursor": None, "tasks": tasks})
+    assert client_a.post("/api/graph/auto-arrange").status_code == 200
+    first = Task.objects.get(workspace=ws_a, client_id="t0")
+    base = first.version
+    # The stored cluster numbers differ from what the next arrange computes; places do not.
+    Task.objects.filter(workspace=ws_a).update(cluster=None)
+    assert client_a.post("/api/graph/auto-arrange").status_code == 200
+    row = Task.objects.get(workspace=ws_a, client_id="t0")
+    assert row.version > base and row.field_versions["cluster"] > base
+    assert (row.x, row.y) == (first.x, first.y), (first.field_versions, row.field_versions)
+    assert row.field_versions["y"] <= base
+    item = {"id": "t0", "base_version": base, "y": -250.29, "description": "  padded  "}
+    result = client_a.post("/api/tasks/sync", {"cursor": None, "tasks": [item]}).json()
+    assert result["results"][0]["status"] == "updated", result["results"][0]
+    row.refresh_from_db()
+    assert (row.y, row.description) == (-250.29, "  padded  ")
+
+
+@pytest.mark.django_db
+def test_a_conflict_names_the_fields_the_server_kept(client_a, ws_a):
+    client_a.post("/api/tasks/sync", {"cursor": None, "tasks": [{"id": "c", "title": "A"}]})
+    base = client_a.get("/api/tasks/c").json()
+    from tasks.models import Task
+
+    base_version = Task.objects.get(client_id="c").version
+    assert client_a.patch("/api/tasks/c", {"title": "B"}).status_code == 200
+    item = {"id": "c", "base_version": base_version, "title": "C", "priority": "high"}
+    result = client_a.post("/api/tasks/sync", {"cursor": None, "tasks": [item]}).json()
+    assert result["results"][0]["status"] == "conflict"
+    assert result["results"][0]["conflicts"] == ["title"]
+    stored = client_a.get("/api/tasks/c").json()
+    assert (stored["title"], stored["priority"]) == ("B", "high")
+    assert base["title"] == "A"
