@@ -18,7 +18,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt
 
 COPY . .
-RUN pip install --no-deps . \
+RUN mkdir -p /app/metrics \
+    && pip install --no-deps . \
     && DJANGO_DEBUG=false SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused/unused \
        python manage.py collectstatic --noinput \
     && chown -R linkdo:linkdo /app

@@ -3,11 +3,17 @@ command. Ctrl-C or SIGTERM stops both (the worker finishes or gives back its run
 that dies is started again after a wait (1, 2, 4 ... seconds, at most MAX_BACKOFF_S; back to 1 s
 after it ran for HEALTHY_RUN_S), with a line saying so: a database restart or an OOM kill of one
 never takes the other down, and nothing has to be run by hand afterwards.
+
+Both write their Prometheus counters into one PROMETHEUS_MULTIPROC_DIR (made here unless set), so
+the web server's /metrics sums the worker's provider calls with its own.
 """
 
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +96,9 @@ def main() -> int:
     if problem := check_environment():  # a setting no restart can mend: said once, in one line
         print(f"linkdo: {problem}", file=sys.stderr)
         return 1
+    own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if own_metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="linkdo-metrics-")
     children = [Child(name, command) for name, command in _commands().items()]
     for child in children:
         child.start()
@@ -102,6 +111,8 @@ def main() -> int:
         child.stop()
     for child in children:
         child.wait()
+    if own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
     return 0
 
 

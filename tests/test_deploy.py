@@ -65,8 +65,12 @@ def test_env_names_are_ones_the_settings_read():
     known = known_env_names()
     assert {"DATABASE_URL", "SECRET_KEY", "DJANGO_DEBUG", "PORT", "WEB_CONCURRENCY"} <= known
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    for service in ("api", "migrate"):
+    for service in ("api", "migrate", "worker"):
         assert set(compose["services"][service]["environment"]) <= known, service
+    # The API and the worker share the folder their counters are summed from.
+    shared = {v for s in ("api", "worker") for v in compose["services"][s]["volumes"]}
+    assert shared == {"metrics:/app/metrics"}
+    assert compose["services"]["api"]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/app/metrics"
     assert set(compose["services"]["db"]["environment"]) <= POSTGRES_IMAGE_ENV
     docs = k8s_docs()
     secret_keys = set(docs["Secret/linkdo-secrets"]["stringData"])
@@ -79,7 +83,7 @@ def test_env_names_are_ones_the_settings_read():
 
 def test_ports_probes_and_services_agree():
     gunicorn_port = re.search(
-        r"'PORT', '(\d+)'", (ROOT / "deploy/gunicorn.conf.py").read_text()
+        r'env_int\("PORT", (\d+)', (ROOT / "deploy/gunicorn.conf.py").read_text()
     ).group(1)
     assert gunicorn_port == "8000" == str(settings.PORT)
     docs = k8s_docs()
@@ -124,8 +128,10 @@ def test_dockerfile_is_slim_non_root_and_runs_gunicorn_with_its_config():
     assert re.search(r"^USER linkdo$", dockerfile, re.M)
     assert "EXPOSE 8000" in dockerfile
     cmd = yaml.safe_load(re.search(r"^CMD (.+)$", dockerfile, re.M).group(1))
-    assert cmd == ["gunicorn", "linkdo.wsgi", "--config", "deploy/gunicorn.conf.py"]
-    assert (ROOT / cmd[-1]).exists()
+    assert cmd == ["python", "-m", "linkdo.web"]
+    launcher = (ROOT / "linkdo" / "web.py").read_text()
+    assert '"linkdo.wsgi", "--config", "deploy/gunicorn.conf.py"' in launcher
+    assert (ROOT / "deploy" / "gunicorn.conf.py").exists()
     # The dependency layer comes before the code, so code changes reuse it.
     assert dockerfile.index("COPY pyproject.toml") < dockerfile.index("COPY . .")
     workflow = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
@@ -237,7 +243,7 @@ def _served():
         yield serve, port
     finally:
         if serve.poll() is None:
-            serve.kill()
+            os.killpg(serve.pid, signal.SIGKILL)  # the supervisor and the children it started
 
 
 @pytest.mark.slow
@@ -248,6 +254,37 @@ def test_make_run_serves_and_works_and_stops_both_on_sigterm():
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=40) == 0
         assert not _healthy(port)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_make_run_metrics_count_the_workers_provider_calls():
+    """Issue 30, item 2: the worker's provider calls were missing from /metrics."""
+    import json
+
+    with _served() as (serve, port):
+        base = f"http://127.0.0.1:{port}"
+        tasks = [{"id": f"m{i}", "title": f"metric task {i}"} for i in range(40)]
+        request = urllib.request.Request(
+            base + "/api/tasks/sync", method="POST",
+            data=json.dumps({"cursor": None, "tasks": tasks}).encode(),
+            headers={"X-Workspace-ID": "metrics", "Content-Type": "application/json",
+                     "X-Forwarded-Proto": "https"},  # DEBUG off: plain HTTP would be redirected
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200  # stored pending: only the worker embeds them
+
+        def embedded_by_the_worker() -> bool:
+            scrape = urllib.request.Request(
+                base + "/metrics", headers={"X-Forwarded-Proto": "https"}
+            )
+            with urllib.request.urlopen(scrape, timeout=10) as response:
+                text = response.read().decode()
+            return 'linkdo_provider_items_total{kind="embed",provider="local"} 40.0' in text
+
+        _wait_for(embedded_by_the_worker, 60, "the worker's embedding calls never reached /metrics")
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=40) == 0
 
 
 @pytest.mark.slow

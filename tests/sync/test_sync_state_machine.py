@@ -1,6 +1,7 @@
 """A model of offline devices syncing against one workspace, run by hypothesis as a rule-based state
 machine: devices edit offline, push and pull in pages, lose answers (and so replay pushes), run on
-skewed clocks; a REST user edits, deletes and re-creates tasks meanwhile; tombstones get purged.
+skewed clocks; a REST user edits, deletes and re-creates tasks meanwhile; tombstones get purged and
+the map is arranged.
 
 What must hold, whatever the order:
 - no answer is a 5xx, and every item gets a result;
@@ -137,6 +138,10 @@ class SyncMachine(RuleBasedStateMachine):
         for item, result in zip(items, answer["results"], strict=True):
             if result["status"] == "conflict":
                 server = result["server"]
+                # The fields the server kept are fields the item changed (never others), and an
+                # arrange moves no field a device edits here.
+                assert set(result.get("conflicts", [])) <= set(item) - {"id", "base_version"}
+                assert not set(result.get("conflicts", [])) & {"x", "y", "cluster"}
                 if server.get("deleted"):
                     d.tasks.pop(item["id"], None)
                 else:
@@ -188,6 +193,12 @@ class SyncMachine(RuleBasedStateMachine):
         assert response.status_code in (201, 409), response.content
         if response.status_code == 201:
             self.deleted_on_server.discard(task_id)
+
+    @rule()
+    def arrange(self):
+        """An auto-arrange between the devices' edits: it moves tasks (new field versions for x
+        and y only where they really moved) and must never make their other edits conflicts."""
+        assert self.client.post("/api/graph/auto-arrange").status_code == 200
 
     @rule()
     def purge(self):

@@ -13,6 +13,7 @@ library's own command does.
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 
@@ -32,9 +33,29 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--queue", action="append", dest="queues", help="only these queues")
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            help="serve this process's Prometheus counters (provider calls) on this port, for a "
+            "worker that shares no PROMETHEUS_MULTIPROC_DIR with a web server (Kubernetes)",
+        )
 
-    def handle(self, *args, queues=None, **options):
+    def handle(self, *args, queues=None, metrics_port=None, **options):
+        if metrics_port:
+            serve_metrics(metrics_port)
         asyncio.run(run_forever(queues=queues))
+
+
+def serve_metrics(port: int) -> None:
+    """The worker's counters over HTTP (prometheus_client's own server, in a thread)."""
+    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, registry=registry)
+    logger.info("job worker: metrics on port %d", port)
 
 
 async def run_forever(*, queues: list[str] | None = None) -> None:
