@@ -32,6 +32,30 @@ def _per_check(check) -> float:
     return (time.perf_counter() - started) / CHECKS
 
 
+def _concurrency_slot_costs() -> tuple[float, float]:
+    """ConcurrencyLimitMiddleware's two statements per request, against the floor any limit held
+    in the database across processes pays: one round trip to take a slot, one to give it back."""
+    from linkdo.throttling import _ACQUIRE_SQL, _RELEASE_SQL, _lock_base
+
+    params = {"ws": _lock_base("workspace", "bench"), "ws_n": 2,
+              "ip": _lock_base("address", "127.0.0.1"), "ip_n": 8}  # fmt: skip
+
+    def take_and_give_back() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(_ACQUIRE_SQL, params)
+            held = [slot for slot in cursor.fetchone() if slot is not None]
+            cursor.execute(_RELEASE_SQL, [held])
+        return len(held) == 2
+
+    def two_round_trips() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.execute("SELECT 1")
+        return True
+
+    return _per_check(take_and_give_back), _per_check(two_round_trips)
+
+
 def run() -> list[Result]:
     request = Request(RequestFactory().get("/api/tasks"))
     caches["default"].delete("throttle_bench_workspace")
@@ -55,7 +79,10 @@ def run() -> list[Result]:
         cursor.execute("DELETE FROM linkdo_rate WHERE key LIKE 'bench:%'")
     caches["default"].delete("throttle_bench_workspace")
     name = "DRF SimpleRateThrottle + database cache"
+    slots, floor = _concurrency_slot_costs()
     return [
+        Result("concurrency slots (take and give back, workspace + address)", slots * 1e6,
+               floor * 1e6, "us", "-", "two SELECT 1 round trips (the least: one each way)"),
         Result("rate check, shared counters below half the limit", shared * 1e6, library * 1e6,
                "us", "-", name),
         Result("rate check, shared counters from half the limit (exact)", exact_cost * 1e6,

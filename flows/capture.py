@@ -7,7 +7,6 @@ import json
 import logging
 import unicodedata
 import uuid
-from collections import Counter
 from datetime import date
 
 from django.conf import settings
@@ -22,7 +21,7 @@ from tasks import models
 from tasks.api import TaskWriteSerializer
 from tasks.capture import capture_tasks
 from tasks.models import Task
-from tasks.selectors import category_list, tag_counts
+from tasks.selectors import category_list, link_pairs_estimate, tag_counts
 from workspaces.models import Workspace
 
 logger = logging.getLogger("linkdo.capture")
@@ -181,12 +180,7 @@ def tasks_create_parsed(
 def _check_link_pairs(workspace: Workspace, tag_lists: list[list[str]]) -> None:
     """Embedded new tasks are ranked against every live tag-mate: refuse, before anything is
     stored, work over LINKDO_SYNC_MAX_LINK_PAIRS (the estimate counts a pair once per shared tag)."""
-    tagged = [tags for tags in tag_lists if tags]
-    if not tagged:
-        return
-    new = Counter(tag for tags in tagged for tag in tags)
-    stored = tag_counts(workspace=workspace, tags=list(new))
-    pairs = sum(stored.get(tag, 0) + new[tag] for tags in tagged for tag in tags)
+    pairs = link_pairs_estimate(workspace=workspace, tag_lists=tag_lists)
     limit = settings.LINKDO_SYNC_MAX_LINK_PAIRS
     if pairs > limit:
         raise TooLargeError(

@@ -51,34 +51,22 @@ WHERE w.id = locked.id RETURNING w.id, w.change_version
 
 # A batch's hashes are stored only for the text they were computed from: a task whose title,
 # description or tags changed since it was read (edited meanwhile) is left alone, so a stale vector
-# is never marked ready. Returns the stored tasks and whether each waits to be placed on the map.
+# is never marked ready. With an error (a text the provider refused) the tasks are marked failed
+# instead, for that text only, and keep their provisional place (nothing will project them; an
+# arrange puts them beside their tag-mates). Returns the stored tasks and whether each waits to be
+# placed on the map.
 _STORE_HASHES_SQL = """
 WITH batch AS (
     SELECT v.id, v.hash
-    FROM jsonb_to_recordset(%s::jsonb)
+    FROM jsonb_to_recordset(%(batch)s::jsonb)
         AS v(id bigint, title text, description text, tags varchar[], hash text)
     JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
         AND t.tags = v.tags AND t.deleted_at IS NULL
 )
-UPDATE tasks_task t SET embedding_hash = batch.hash, embedding_error = NULL,
-    version = w.change_version
+UPDATE tasks_task t SET embedding_hash = batch.hash, embedding_error = %(error)s::varchar,
+    place_pending = t.place_pending AND %(error)s::varchar IS NULL, version = w.change_version
 FROM batch, workspaces_workspace w WHERE t.id = batch.id AND w.id = t.workspace_id
 RETURNING t.id, t.workspace_id, t.place_pending
-"""
-# A text the provider refused: marked failed with the reason, for the text it was refused for only.
-# Its provisional place stays (nothing will project it); an arrange places it beside its tag-mates.
-_STORE_FAILED_SQL = """
-WITH batch AS (
-    SELECT v.id, v.hash
-    FROM jsonb_to_recordset(%s::jsonb)
-        AS v(id bigint, title text, description text, tags varchar[], hash text)
-    JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
-        AND t.tags = v.tags AND t.deleted_at IS NULL
-)
-UPDATE tasks_task t SET embedding_hash = batch.hash, embedding_error = %s, place_pending = false,
-    version = w.change_version
-FROM batch, workspaces_workspace w WHERE t.id = batch.id AND w.id = t.workspace_id
-RETURNING t.id
 """
 
 
@@ -160,7 +148,7 @@ def embeddings_mark_failed(*, rows: list[tuple], model: str, reason: str) -> lis
     batch = _batch_json(rows, model)
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_WORKSPACES_SQL, [[row["id"] for row in batch]])
-        cursor.execute(_STORE_FAILED_SQL, [json.dumps(batch), reason[:300]])
+        cursor.execute(_STORE_HASHES_SQL, {"batch": json.dumps(batch), "error": reason[:300]})
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -206,6 +194,6 @@ def embeddings_mark_ready(
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_WORKSPACES_SQL, [[row["id"] for row in batch]])
         versions = dict(cursor.fetchall())
-        cursor.execute(_STORE_HASHES_SQL, [json.dumps(batch)])
+        cursor.execute(_STORE_HASHES_SQL, {"batch": json.dumps(batch), "error": None})
         stored = cursor.fetchall()
     return stored, versions

@@ -1,6 +1,7 @@
 """Reads of tasks, shaped straight from `.values()` rows: no model instances on list paths."""
 
 import math
+from collections import Counter
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -46,6 +47,17 @@ def embedding_status(embedding_hash: str | None, embedding_error: str | None) ->
     if embedding_hash is None:
         return "pending"
     return "failed" if embedding_error else "ready"
+
+
+def link_pairs_estimate(*, workspace, tag_lists: list[list[str]]) -> int:
+    """The task pairs auto-linking ranks when tasks with these tag lists are compared with every
+    live tag-mate (and with each other): each task once per shared tag, an upper bound."""
+    tagged = [tags for tags in tag_lists if tags]
+    if not tagged:
+        return 0
+    new = Counter(tag for tags in tagged for tag in tags)
+    stored = tag_counts(workspace=workspace, tags=list(new))
+    return sum(stored.get(tag, 0) + new[tag] for tags in tagged for tag in tags)
 
 
 def task_row_to_json(row: tuple, *, include_embedding: bool = False) -> dict:

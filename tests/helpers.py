@@ -34,8 +34,9 @@ def database_url() -> str:
     return url + (f"?port={db['PORT']}" if db.get("PORT") else "")
 
 
-def http_call(base: str, method: str, path: str, body=None, *, workspace: str) -> int:
-    """One JSON request to a server the test started; returns the status (errors included)."""
+def http_json(base: str, method: str, path: str, body=None, *, workspace: str) -> tuple:
+    """One JSON request to a server the test started: (status, parsed body or None), errors
+    included."""
     request = urllib.request.Request(
         base + path,
         method=method,
@@ -44,10 +45,14 @@ def http_call(base: str, method: str, path: str, body=None, *, workspace: str) -
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            response.read()
-            return response.status
+            return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
-        return error.code
+        return error.code, json.loads(error.read() or b"null")
+
+
+def http_call(base: str, method: str, path: str, body=None, *, workspace: str) -> int:
+    """One JSON request to a server the test started; returns the status (errors included)."""
+    return http_json(base, method, path, body, workspace=workspace)[0]
 
 
 TITLE_WORDS = [

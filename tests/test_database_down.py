@@ -1,18 +1,15 @@
 """With the database out of reach, the service answers 503 with a sentence, never a stack trace."""
 
-import json
 import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from bench.server import gunicorn
-from tests.helpers import ROOT, run_django
+from tests.helpers import ROOT, http_json, run_django
 
 UNREACHABLE = "postgresql://postgres@%2Fnonexistent%2Flinkdo-socket/linkdo"
 
@@ -42,15 +39,7 @@ def test_unreachable_database_is_503_everywhere():
 
 
 def _call(base, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("X-Workspace-ID", "w")
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return http_json(base, method, path, body, workspace="w")
 
 
 @pytest.mark.slow
@@ -99,24 +88,12 @@ def test_database_stop_and_restart_under_gunicorn(tmp_path):
 
 def _pending(base: str, workspace: str) -> int | None:
     try:
-        status, tasks = _call_in(base, "GET", "/api/tasks", workspace=workspace)
+        status, tasks = http_json(base, "GET", "/api/tasks", workspace=workspace)
     except OSError:
         return None
     if status != 200:
         return None
     return sum(t["embedding_status"] == "pending" for t in tasks)
-
-
-def _call_in(base, method, path, body=None, *, workspace):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("X-Workspace-ID", workspace)
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.mark.slow
@@ -150,8 +127,8 @@ def test_make_run_rides_out_a_database_restart_under_load(tmp_path):
         while not load_stop.is_set():
             try:
                 body = {"id": f"load{n}", "title": f"load {n}", "tags": ["load"]}
-                statuses.append(_call_in(base, "POST", "/api/tasks", body, workspace="w")[0])
-                statuses.append(_call_in(base, "GET", "/api/graph", workspace="w")[0])
+                statuses.append(http_json(base, "POST", "/api/tasks", body, workspace="w")[0])
+                statuses.append(http_json(base, "GET", "/api/graph", workspace="w")[0])
             except OSError:
                 statuses.append(0)
             n += 1
@@ -165,7 +142,7 @@ def test_make_run_rides_out_a_database_restart_under_load(tmp_path):
         loader = threading.Thread(target=load)
         loader.start()
         items = [{"id": f"p{i}", "title": f"pushed {i}"} for i in range(300)]
-        assert _call_in(base, "POST", "/api/tasks/sync", {"cursor": None, "tasks": items},
+        assert http_json(base, "POST", "/api/tasks/sync", {"cursor": None, "tasks": items},
                         workspace="w")[0] == 200  # fmt: skip
         subprocess.run([*database, "stop"], cwd=ROOT, env=env, check=True, capture_output=True)
         time.sleep(8)  # the worker's listener notices; every answer meanwhile is a 503
@@ -176,7 +153,7 @@ def test_make_run_rides_out_a_database_restart_under_load(tmp_path):
         status = 0
         deadline = time.monotonic() + 30
         while status != 200 and time.monotonic() < deadline:
-            status = _call_in(base, "POST", "/api/tasks/sync",
+            status = http_json(base, "POST", "/api/tasks/sync",
                               {"cursor": None, "tasks": items}, workspace="w")[0]  # fmt: skip
         assert status == 200
         deadline = time.monotonic() + 150

@@ -2,17 +2,14 @@
 sent one request at a time under the default limits, puts every task and edge back, while 32
 clients flooding one workspace at once are held back (issue 30, item 1)."""
 
-import json
 import threading
-import urllib.error
-import urllib.request
 from collections import Counter
 
 import pytest
 
 from bench.server import gunicorn
 from tasks.models import Task
-from tests.helpers import database_url, random_titles
+from tests.helpers import database_url, http_json, random_titles
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -24,21 +21,6 @@ DEFAULT_LIMITS = {
     "LINKDO_CONCURRENCY_IP": "",
 }
 TAGS = ["home", "work", "health", "money", "family", "study", "errand", "garden"]
-
-
-def request(base: str, method: str, path: str, body=None, *, workspace: str):
-    """(status, parsed JSON body or None)."""
-    call = urllib.request.Request(
-        base + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"X-Workspace-ID": workspace, "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(call, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, None
 
 
 def pwa_backup(count: int) -> dict:
@@ -67,11 +49,11 @@ def test_the_pwa_backup_restore_of_600_tasks_under_the_default_limits_loses_noth
         # a few edges of their own.
         backup = pwa_backup(600)
         for task in backup["tasks"]:
-            assert request(base, "POST", "/api/tasks", task, workspace=workspace)[0] == 201
+            assert http_json(base, "POST", "/api/tasks", task, workspace=workspace)[0] == 201
         for i in range(0, 40, 2):
             body = {"source": f"task-{i}", "target": f"task-{i + 301}", "weight": 0.9}
-            assert request(base, "POST", "/api/edges", body, workspace=workspace)[0] == 201
-        _, graph = request(base, "GET", "/api/graph", workspace=workspace)
+            assert http_json(base, "POST", "/api/edges", body, workspace=workspace)[0] == 201
+        _, graph = http_json(base, "GET", "/api/graph", workspace=workspace)
         backup["edges"] = [
             {"source": e["source"], "target": e["target"], "weight": e["weight"]}
             for e in graph["edges"]
@@ -81,17 +63,17 @@ def test_the_pwa_backup_restore_of_600_tasks_under_the_default_limits_loses_noth
 
         # The PWA's "replace", as its code sends it: one request at a time, errors ignored.
         statuses = Counter()
-        status, current = request(base, "GET", "/api/tasks", workspace=workspace)
+        status, current = http_json(base, "GET", "/api/tasks", workspace=workspace)
         statuses[status] += 1
         for task in current:
             path = f"/api/tasks/{task['id']}/cascade"
-            statuses[request(base, "DELETE", path, workspace=workspace)[0]] += 1
+            statuses[http_json(base, "DELETE", path, workspace=workspace)[0]] += 1
         for task in backup["tasks"]:
-            statuses[request(base, "POST", "/api/tasks", task, workspace=workspace)[0]] += 1
+            statuses[http_json(base, "POST", "/api/tasks", task, workspace=workspace)[0]] += 1
         for edge in backup["edges"]:
-            statuses[request(base, "POST", "/api/edges", edge, workspace=workspace)[0]] += 1
-        assert request(base, "GET", "/health", workspace=workspace)[0] == 200
-        status, restored = request(base, "GET", "/api/graph", workspace=workspace)
+            statuses[http_json(base, "POST", "/api/edges", edge, workspace=workspace)[0]] += 1
+        assert http_json(base, "GET", "/health", workspace=workspace)[0] == 200
+        status, restored = http_json(base, "GET", "/api/graph", workspace=workspace)
 
     assert 429 not in statuses, statuses
     assert status == 200
@@ -105,7 +87,7 @@ def test_32_clients_flooding_one_workspace_are_held_back_while_another_is_served
     flooded, other = "flooded", "quiet"
     env = {"DATABASE_URL": database_url(), **DEFAULT_LIMITS}
     with gunicorn(workers=3, **env) as (base, _):
-        assert request(base, "POST", "/api/tasks", {"id": "q", "title": "quiet one"},
+        assert http_json(base, "POST", "/api/tasks", {"id": "q", "title": "quiet one"},
                        workspace=other)[0] == 201  # fmt: skip
         flood_statuses: Counter = Counter()
         lock = threading.Lock()
@@ -115,7 +97,7 @@ def test_32_clients_flooding_one_workspace_are_held_back_while_another_is_served
             i = 0
             while not stop.is_set():
                 body = {"id": f"f{n}-{i}", "title": f"flood {n} {i}", "tags": ["flood"]}
-                status = request(base, "POST", "/api/tasks", body, workspace=flooded)[0]
+                status = http_json(base, "POST", "/api/tasks", body, workspace=flooded)[0]
                 with lock:
                     flood_statuses[status] += 1
                 i += 1
@@ -124,7 +106,7 @@ def test_32_clients_flooding_one_workspace_are_held_back_while_another_is_served
         for thread in threads:
             thread.start()
         try:
-            quiet = [request(base, "GET", "/api/tasks/q", workspace=other)[0] for _ in range(20)]
+            quiet = [http_json(base, "GET", "/api/tasks/q", workspace=other)[0] for _ in range(20)]
         finally:
             stop.set()
             for thread in threads:

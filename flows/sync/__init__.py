@@ -6,8 +6,6 @@ the cursor in server-version order, paged. See README "Offline sync" for the pro
 Embeddings of pushed tasks are computed after the push commits, by the job worker (flows.jobs).
 """
 
-from collections import Counter
-
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +17,7 @@ from graph.selectors import edge_list, edge_list_to_json
 from linkdo.errors import TooLargeError
 from linkdo.fields import iso_datetime
 from linkdo.observability import record_sync_results
-from tasks.selectors import tag_counts, task_list, task_list_to_json
+from tasks.selectors import link_pairs_estimate, task_list, task_list_to_json
 from workspaces.models import Workspace
 
 DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
@@ -36,20 +34,17 @@ def _check_link_work(workspace: Workspace, parsed) -> None:
     work is (retagged tasks) x (their tag-mates), and 1,000 of them in a workspace where 10,000
     share their tag would outlast the worker's timeout (measured in docs/PERFORMANCE.md). The
     estimate counts a task once per shared tag (an upper bound)."""
-    items = [item for item in parsed.tasks if item.fields.get("tags")]
-    if not items:
-        return
     # Only stored tasks whose tags change (a replay costs nothing, a new task little).
     tagged = [
         item.fields["tags"]
-        for item in items
-        if (row := parsed.rows.get(item.client_id)) is not None and row.tags != item.fields["tags"]
+        for item in parsed.tasks
+        if item.fields.get("tags")
+        and (row := parsed.rows.get(item.client_id)) is not None
+        and row.tags != item.fields["tags"]
     ]
     if not tagged:
         return
-    pushed = Counter(tag for tags in tagged for tag in tags)
-    stored = tag_counts(workspace=workspace, tags=list(pushed))
-    pairs = sum(stored.get(tag, 0) + pushed[tag] for tags in tagged for tag in tags)
+    pairs = link_pairs_estimate(workspace=workspace, tag_lists=tagged)
     limit = settings.LINKDO_SYNC_MAX_LINK_PAIRS
     if pairs > limit:
         per_task = max(pairs // len(tagged), 1)
