@@ -35,17 +35,15 @@ def _per_check(check) -> float:
 def _concurrency_slot_costs() -> tuple[float, float]:
     """ConcurrencyLimitMiddleware's two statements per request, against the floor any limit held
     in the database across processes pays: one round trip to take a slot, one to give it back."""
-    from linkdo.throttling import _ACQUIRE_SQL, _RELEASE_SQL, _lock_base
+    from linkdo.throttling import _RELEASE_SQL, _lock_base, _take_slots
 
-    params = {"ws": _lock_base("workspace", "bench"), "ws_n": 2,
-              "ip": _lock_base("address", "127.0.0.1"), "ip_n": 8}  # fmt: skip
+    keys = [(_lock_base("workspace", "bench"), 2), (_lock_base("address", "127.0.0.1"), 8)]
 
     def take_and_give_back() -> bool:
         with connection.cursor() as cursor:
-            cursor.execute(_ACQUIRE_SQL, params)
-            held = [slot for slot in cursor.fetchone() if slot is not None]
-            cursor.execute(_RELEASE_SQL, [held])
-        return len(held) == 2
+            held = _take_slots(cursor, keys)
+            cursor.execute(_RELEASE_SQL, held)
+        return None not in held
 
     def two_round_trips() -> bool:
         with connection.cursor() as cursor:

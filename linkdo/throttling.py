@@ -180,14 +180,36 @@ class AddressRateThrottle(SharedRateThrottle):
 
 
 # Each key owns 256 consecutive advisory lock ids, one per slot (a slot is one request being served).
+# Slot 0 of both keys is tried first in one plain statement (what nearly every request needs);
+# only a key whose slot 0 is taken tries its other slots. Two round trips a request in all, the
+# least a limit kept across processes pays (docs/PERFORMANCE.md, "concurrency slots").
 _SLOTS = 256
-_ACQUIRE_SQL = """
-SELECT (SELECT %(ws)s::bigint + s FROM generate_series(0, %(ws_n)s - 1) s
-        WHERE %(ws)s IS NOT NULL AND pg_try_advisory_lock(%(ws)s::bigint + s) LIMIT 1),
-       (SELECT %(ip)s::bigint + s FROM generate_series(0, %(ip_n)s - 1) s
-        WHERE %(ip)s IS NOT NULL AND pg_try_advisory_lock(%(ip)s::bigint + s) LIMIT 1)
+_TRY_OTHERS_SQL = """
+SELECT %(base)s::bigint + s FROM generate_series(1, %(n)s - 1) s
+WHERE pg_try_advisory_lock(%(base)s::bigint + s) LIMIT 1
 """
-_RELEASE_SQL = "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k"
+_RELEASE_SQL = "SELECT pg_advisory_unlock(%s), pg_advisory_unlock(%s)"
+
+
+def _take_slots(cursor, keys: list[tuple[int | None, int]]) -> list[int | None]:
+    """The advisory lock held for each (base, limit) key: a slot id, or None when every slot of
+    that key is taken (or the key is off: base None)."""
+    cursor.execute(
+        "SELECT " + ", ".join(["pg_try_advisory_lock(%s)"] * len(keys)), [b for b, _ in keys]
+    )
+    first = cursor.fetchone()
+    held: list[int | None] = []
+    for (base, limit), got in zip(keys, first, strict=True):
+        if base is None or got:
+            held.append(base)
+            continue
+        slot = None
+        if limit > 1:
+            cursor.execute(_TRY_OTHERS_SQL, {"base": base, "n": limit})
+            row = cursor.fetchone()
+            slot = row and row[0]
+        held.append(slot)
+    return held
 
 
 def _lock_base(scope: str, ident: str) -> int:
@@ -211,39 +233,34 @@ class ConcurrencyLimitMiddleware:
             return self.get_response(request)
         ws_limit = settings.LINKDO_CONCURRENCY_WORKSPACE
         ip_limit = settings.LINKDO_CONCURRENCY_IP
-        workspace_id = getattr(request, "workspace_id", None)
-        params = {
-            "ws": _lock_base("workspace", workspace_id) if ws_limit and workspace_id else None,
-            "ws_n": ws_limit or 0,
-            "ip": _lock_base("address", AddressRateThrottle().get_ident(request) or "")
-            if ip_limit
-            else None,
-            "ip_n": ip_limit or 0,
-        }
-        if params["ws"] is None and params["ip"] is None:
+        # The header as sent: WorkspaceMiddleware (later) checks it and refuses a malformed one;
+        # here it only names the slots.
+        workspace_id = request.META.get("HTTP_X_WORKSPACE_ID")
+        ws_key = _lock_base("workspace", workspace_id) if ws_limit and workspace_id else None
+        address = AddressRateThrottle().get_ident(request) or ""
+        ip_key = _lock_base("address", address) if ip_limit else None
+        if ws_key is None and ip_key is None:
             return self.get_response(request)
         try:
             with connection.cursor() as cursor:
-                cursor.execute(_ACQUIRE_SQL, params)
-                ws_slot, ip_slot = cursor.fetchone()
+                ws_slot, ip_slot = _take_slots(cursor, [(ws_key, ws_limit), (ip_key, ip_limit)])
         except DatabaseError:
             from linkdo.errors import database_unavailable_response  # errors imports DRF's views
 
             # Unreachable: answered at once, rather than by a view that would try to connect
             # again for each of its statements (each waits up to the connect timeout).
             return database_unavailable_response()
-        held = [slot for slot in (ws_slot, ip_slot) if slot is not None]
         try:
-            if params["ws"] is not None and ws_slot is None:
+            if ws_key is not None and ws_slot is None:
                 return _too_many("this workspace", ws_limit)
-            if params["ip"] is not None and ip_slot is None:
+            if ip_key is not None and ip_slot is None:
                 return _too_many("this address", ip_limit)
             return self.get_response(request)
         finally:
-            if held:
+            if ws_slot is not None or ip_slot is not None:
                 try:
                     with connection.cursor() as cursor:
-                        cursor.execute(_RELEASE_SQL, [held])
+                        cursor.execute(_RELEASE_SQL, [ws_slot, ip_slot])
                 except DatabaseError:  # a lost connection took its locks with it
                     pass
 

@@ -71,3 +71,26 @@ def test_counters_of_keys_unseen_for_a_day_are_forgotten():
     SharedCounts().hit("fresh", 10, 60)
     assert rates_forget() == 1
     assert shared_hits("old") is None and shared_hits("fresh") == 1
+
+
+def test_concurrency_slots_are_shared_across_connections_and_freed_with_them():
+    """ConcurrencyLimitMiddleware's slots: advisory locks, so every process counts them, and a
+    connection that goes away (a dead worker) frees its slot."""
+    import psycopg
+
+    from linkdo.throttling import _RELEASE_SQL, _lock_base, _take_slots
+    from tests.helpers import database_url
+
+    key = [(_lock_base("workspace", "slots-test"), 2)]
+    first, second, third = (psycopg.connect(database_url(), autocommit=True) for _ in range(3))
+    try:
+        assert _take_slots(first.cursor(), key) == [key[0][0]]
+        assert _take_slots(second.cursor(), key) == [key[0][0] + 1]
+        assert _take_slots(third.cursor(), key) == [None]  # both taken: a third request waits
+        second.close()  # a worker that died
+        assert _take_slots(third.cursor(), key) == [key[0][0] + 1]
+        first.cursor().execute(_RELEASE_SQL, [key[0][0], None])
+        assert _take_slots(first.cursor(), key) == [key[0][0]]
+    finally:
+        for conn in (first, second, third):
+            conn.close()

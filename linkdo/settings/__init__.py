@@ -72,6 +72,9 @@ MIDDLEWARE = [
     # Probes reach /health by pod address, over plain HTTP: answered before the host check and
     # the HTTPS redirect.
     "linkdo.middleware.HealthCheckMiddleware",
+    # Early: a request over a concurrency limit is refused before the rest of the stack runs, so
+    # a flood's refusals cost the workers as little as they can (docs/PERFORMANCE.md, "Flood").
+    "linkdo.throttling.ConcurrencyLimitMiddleware",
     "linkdo.middleware.DatabaseUnavailableMiddleware",
     "linkdo.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -83,7 +86,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "workspaces.middleware.WorkspaceMiddleware",
-    "linkdo.throttling.ConcurrencyLimitMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
