@@ -2,7 +2,8 @@
 
 Phases: seed 4 workspaces of 200 tasks; warm up; a mixed run (graph reads, creates, updates,
 syncs) for --seconds; then GET /api/tasks/{id} and a trivial Django view on the same server, in
-interleaved slices; then the same two on a server whose rate limits count (shared in PostgreSQL).
+interleaved slices; then the same two on a server whose rate limits and concurrency slots count
+(shared in PostgreSQL).
 Reports requests per second, p50/p99 latency, errors (goal 0), the workers' memory growth over the
 mixed run, at rest (goal < 10 %) and the GET task / trivial view throughput ratio (goal >= 0.5).
 
@@ -187,7 +188,10 @@ def main() -> None:
         rows += get_task_and_trivial(base, args.connections, "")
     # The same on a server that counts the rate limits (shared in PostgreSQL), with limits no
     # request reaches: what the counting costs the hottest read.
-    limits = {"LINKDO_THROTTLE_WORKSPACE": "1000000/min", "LINKDO_THROTTLE_IP": "1000000/min"}
+    # The concurrency slots are taken and given back too (two statements a request), with limits
+    # above the connections so that none is refused.
+    limits = {"LINKDO_THROTTLE_WORKSPACE": "1000000/min", "LINKDO_THROTTLE_IP": "1000000/min",
+              "LINKDO_CONCURRENCY_WORKSPACE": "1000", "LINKDO_CONCURRENCY_IP": "1000"}  # fmt: skip
     with gunicorn(workers=2, DJANGO_SETTINGS_MODULE="bench.load_settings", **limits) as (base, _):
         rows += get_task_and_trivial(base, args.connections, " +limits")
     print(f"{'run':<14}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
