@@ -72,12 +72,13 @@ MIDDLEWARE = [
     # Probes reach /health by pod address, over plain HTTP: answered before the host check and
     # the HTTPS redirect.
     "linkdo.middleware.HealthCheckMiddleware",
-    # Early: a request over a concurrency limit is refused before the rest of the stack runs, so
-    # a flood's refusals cost the workers as little as they can (docs/PERFORMANCE.md, "Flood").
-    "linkdo.throttling.ConcurrencyLimitMiddleware",
     "linkdo.middleware.DatabaseUnavailableMiddleware",
     "linkdo.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Early, after the HTTPS redirect: a request over a concurrency limit is refused before the
+    # rest of the stack runs, so a flood's refusals cost the workers as little as they can
+    # (docs/PERFORMANCE.md, "Flood").
+    "linkdo.throttling.ConcurrencyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
