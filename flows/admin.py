@@ -1,6 +1,7 @@
 """The workspace page of the admin: counts, the map as a picture, previews of tasks and edges, and
 two actions that go through the same services as the API. Rows are read-only (ReadOnlyAdmin)."""
 
+import logging
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -16,11 +17,15 @@ from django.utils.safestring import mark_safe
 from graph.map import graph_auto_arrange
 from graph.models import Edge
 from graph.svg import MapNode, map_svg
+from linkdo.observability import logfmt, workspace_ref
 from tasks.charts import daily_chart_svg
 from tasks.models import Task
 from tasks.stats import workspace_stats
 from workspaces.admin import ReadOnlyAdmin
 from workspaces.models import Workspace
+from workspaces.services import workspace_remove_secret
+
+logger = logging.getLogger("linkdo.admin")
 
 MAP_MAX_TASKS = 5000
 ACTIVITY_DAYS = 30
@@ -42,6 +47,7 @@ def _count(queryset):
 class WorkspaceAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
+        "claimed",
         "task_count",
         "edge_count",
         "pending_count",
@@ -50,7 +56,7 @@ class WorkspaceAdmin(ReadOnlyAdmin):
     )
     search_fields = ("id",)
     ordering = ("-last_seen_at",)
-    actions = ("reembed", "auto_arrange")
+    actions = ("reembed", "auto_arrange", "remove_secret")
     fields = (
         "id",
         ("created_at", "last_seen_at", "arranged_at"),
@@ -83,6 +89,28 @@ class WorkspaceAdmin(ReadOnlyAdmin):
         return request.user.is_superuser
 
     has_auto_arrange_permission = has_reembed_permission
+    has_remove_secret_permission = has_reembed_permission
+
+    def get_list_display(self, request):
+        """Full workspace ids for admin users only; other staff see the keyed reference the logs
+        carry (manage.py workspace_ref)."""
+        shown = super().get_list_display(request)
+        if request.user.is_superuser:
+            return shown
+        return ("reference", *shown[1:])
+
+    def get_search_results(self, request, queryset, search_term):
+        if not request.user.is_superuser:  # by exact id only, never by a part of one
+            return queryset.filter(pk=search_term) if search_term else queryset, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="workspace")
+    def reference(self, obj):
+        return workspace_ref(obj.pk)
+
+    @admin.display(description="claimed", boolean=True)
+    def claimed(self, obj):
+        return obj.secret_hash is not None
 
     @admin.display(description="tasks", ordering="_tasks")
     def task_count(self, obj):
@@ -199,6 +227,21 @@ class WorkspaceAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"Workspace {workspace.pk}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"Workspace {workspace.pk}: {output.getvalue().strip()}")
+
+    @admin.action(
+        description="Remove the owner's secret (a user who lost it claims the workspace again)",
+        permissions=["remove_secret"],
+    )
+    def remove_secret(self, request, queryset):
+        for workspace in queryset:
+            if workspace_remove_secret(workspace_id=workspace.pk):
+                message = f"Removed the workspace secret (by {request.user.get_username()})."
+                self.log_change(request, workspace, message)
+                logger.warning(
+                    logfmt("workspace_secret_removed", workspace=workspace_ref(workspace.pk),
+                           operator=request.user.get_username())
+                )  # fmt: skip
+                self.message_user(request, f"{workspace_ref(workspace.pk)}: secret removed.")
 
     @admin.action(description="Auto-arrange the selected workspaces", permissions=["auto_arrange"])
     def auto_arrange(self, request, queryset):

@@ -4,6 +4,8 @@ Lines are logfmt (`event key=value ...`); values with spaces, quotes or control 
 JSON-quoted, so a path or an error text cannot forge a second line or a field.
 """
 
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -47,6 +49,14 @@ PROVIDER_SECONDS = Histogram(
 SYNC_ITEMS = Counter(
     "linkdo_sync_items_total", "Pushed sync items by kind and result status.", ["kind", "status"]
 )
+
+
+def workspace_ref(workspace_id: str) -> str:
+    """What logs, metrics and the admin's non-admin staff see of a workspace id: a keyed hash
+    (HMAC-SHA256 with SECRET_KEY, 12 hex characters). The id is a key to the workspace's data;
+    `manage.py workspace_ref ID` prints the reference an operator searches the logs for."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), workspace_id.encode(), hashlib.sha256)
+    return digest.hexdigest()[:12]
 
 
 def logfmt(event: str, **fields) -> str:
@@ -108,7 +118,7 @@ class RequestLogMiddleware:
                 status=response.status_code,
                 duration_ms=round((time.monotonic() - started) * 1000, 1),
                 request_id=request.request_id,
-                workspace=workspace_id if workspace_id is not None else "-",
+                workspace=workspace_ref(workspace_id) if workspace_id is not None else "-",
             )
         )
         return response

@@ -75,6 +75,18 @@ class SharedCounts:
         with self._lock:
             self._counts.clear()
 
+    def over(self, key: str, limit: int, duration: int) -> float | None:
+        """Whether the key's count this process knows has reached the limit, without counting:
+        None when not, else the seconds until the window ends. (Every hit of a small limit is
+        reported at once, so a process knows the shared total as of its last hit of the key.)"""
+        now = self.clock()
+        window = int(now // duration) * duration
+        with self._lock:
+            count = self._counts.get(key)
+            if count is None or count.window != window or count.known + count.unreported < limit:
+                return None
+        return window + duration - now
+
     def hit(self, key: str, limit: int, duration: int) -> float | None:
         """Count one request; None when it is allowed, else the seconds until the window ends."""
         now = self.clock()

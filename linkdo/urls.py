@@ -10,6 +10,7 @@ from graph.api import EdgeViewSet, GraphViewSet
 from linkdo.observability import metrics
 from tags.api import TagViewSet
 from tasks.api import StatsViewSet
+from workspaces.api import WorkspaceInfoViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -27,6 +28,7 @@ router.register("edges", EdgeViewSet, basename="edge")
 router.register("tags", TagViewSet, basename="tag")
 router.register("graph", GraphViewSet, basename="graph")
 router.register("stats", StatsViewSet, basename="stats")
+router.register("workspace", WorkspaceInfoViewSet, basename="workspace")
 
 urlpatterns = [
     re_path(r"^metrics/?$", metrics, name="metrics"),

@@ -2,11 +2,17 @@
 
 import re
 
-from rest_framework import viewsets
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from linkdo.db import retry_on_deadlock
 from linkdo.errors import ApplicationError, NotFoundError
-from workspaces.services import workspace_touch
+from linkdo.fields import iso_datetime
+from workspaces.models import Workspace
+from workspaces.services import workspace_claim, workspace_rotate_secret, workspace_touch
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -66,3 +72,53 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
 
     def not_found(self, lookup) -> NotFoundError:
         return NotFoundError(f"No {self.not_found_noun} with id {lookup!r} in this workspace.")
+
+
+class WorkspaceSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(
+        help_text="The workspace's secret, shown this once: send it as "
+        "`Authorization: Bearer <secret>` on every /api/ request of this workspace."
+    )
+
+
+class WorkspaceStateSerializer(serializers.Serializer):
+    claimed = serializers.BooleanField(help_text="Whether the workspace has an owner's secret.")
+    claimed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the current secret was set (claim or rotation)."
+    )
+    secret_required = serializers.BooleanField(
+        help_text="Whether this server refuses unclaimed workspaces (required mode)."
+    )
+
+
+class WorkspaceInfoViewSet(WorkspaceViewSet):
+    """The workspace itself: whether it is claimed, claiming it, rotating its secret."""
+
+    @extend_schema(responses={200: WorkspaceStateSerializer})
+    def list(self, request):
+        claimed_at = (
+            Workspace.objects.filter(pk=self.workspace.pk)
+            .values_list("secret_set_at", flat=True)
+            .first()
+        )
+        return Response(
+            {
+                "claimed": claimed_at is not None,
+                "claimed_at": iso_datetime(claimed_at),
+                "secret_required": settings.LINKDO_REQUIRE_WORKSPACE_SECRET,
+            }
+        )
+
+    @extend_schema(request=None, responses={201: WorkspaceSecretSerializer})
+    @action(detail=False, methods=["post"])
+    def claim(self, request):
+        """Give this unclaimed workspace an owner's secret (201, shown once). A claimed workspace
+        answers 401 without its secret and 409 with it."""
+        secret = workspace_claim(workspace=self.workspace)
+        return Response({"secret": secret}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: WorkspaceSecretSerializer})
+    @action(detail=False, methods=["post"], url_path="secret/rotate")
+    def rotate(self, request):
+        """A new secret, with the current one; the old one stops working at once."""
+        return Response({"secret": workspace_rotate_secret(workspace=self.workspace)})

@@ -44,6 +44,10 @@ class Workspace(models.Model):
     # its workspace; tombstones at or below purged_version are gone (manage.py purge_tombstones).
     change_version = models.BigIntegerField(db_default=0)
     purged_version = models.BigIntegerField(db_default=0)
+    # The owner's secret (workspaces.secrets), as its SHA-256: NULL while the workspace is
+    # unclaimed. Never exported, never shown.
+    secret_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    secret_set_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.id

@@ -2,9 +2,13 @@
 
 import time
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
+from linkdo.errors import ConflictError
 from workspaces.models import Workspace
+from workspaces.secrets import secret_hash, secret_new
 
 MAX_WORKSPACE_ID_LENGTH = 128
 
@@ -38,6 +42,11 @@ def workspace_id_problem(value: str | None) -> str | None:
         return "The X-Workspace-ID header must not be empty."
     if len(value) > MAX_WORKSPACE_ID_LENGTH:
         return f"The X-Workspace-ID header must be at most {MAX_WORKSPACE_ID_LENGTH} characters."
+    if len(value) < (shortest := settings.LINKDO_MIN_WORKSPACE_ID_LENGTH):
+        return (
+            f"The X-Workspace-ID header must be at least {shortest} characters on this server "
+            "(LINKDO_MIN_WORKSPACE_ID_LENGTH): use a long random id, such as a random UUID."
+        )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         return "The X-Workspace-ID header must not contain control characters."
     if value != value.strip():
@@ -105,6 +114,39 @@ def _workspace_upsert(workspace_id: str) -> None:
         cursor.execute(_RECENTLY_SEEN_SQL, [workspace_id])
         if cursor.fetchone() is None:
             cursor.execute(_TOUCH_SQL, [workspace_id])
+
+
+def workspace_claim(*, workspace: Workspace) -> str:
+    """Give an unclaimed workspace its secret; answers the secret, shown this once (only its
+    hash is kept). A claimed workspace is a 409, also when two claims race."""
+    secret = secret_new()
+    claimed = Workspace.objects.filter(pk=workspace.pk, secret_hash__isnull=True).update(
+        secret_hash=secret_hash(secret), secret_set_at=timezone.now()
+    )
+    if not claimed:
+        raise ConflictError("This workspace is claimed already; rotate its secret instead.")
+    return secret
+
+
+def workspace_rotate_secret(*, workspace: Workspace) -> str:
+    """A new secret for a claimed workspace; the old one stops working at once, on every process
+    (each request reads the stored hash)."""
+    secret = secret_new()
+    rotated = Workspace.objects.filter(pk=workspace.pk, secret_hash__isnull=False).update(
+        secret_hash=secret_hash(secret), secret_set_at=timezone.now()
+    )
+    if not rotated:
+        raise ConflictError("This workspace has no secret to rotate; claim it first.")
+    return secret
+
+
+def workspace_remove_secret(*, workspace_id: str) -> bool:
+    """The operator's recovery for an owner who lost the secret: the workspace is unclaimed again
+    (its owner claims it anew). Whether it had one."""
+    removed = Workspace.objects.filter(pk=workspace_id, secret_hash__isnull=False).update(
+        secret_hash=None, secret_set_at=None
+    )
+    return bool(removed)
 
 
 def workspace_begin_change(*, workspace: Workspace) -> int:

@@ -175,6 +175,14 @@ LINKDO_TOMBSTONE_DAYS = env_int("LINKDO_TOMBSTONE_DAYS", 90, minimum=0)
 # A task pending its embedding longer than this gets its workspace a job from the sweep.
 LINKDO_PENDING_SWEEP_AFTER_S = env_int("LINKDO_PENDING_SWEEP_AFTER_S", 60, minimum=1)
 
+# Workspace secrets (README, "Workspace secrets"): with `true`, an unclaimed workspace can do
+# nothing but claim, and only a claim creates a workspace row. Ids shorter than the minimum are
+# refused (README recommends 22: a random UUID in base64).
+LINKDO_REQUIRE_WORKSPACE_SECRET = env_bool("LINKDO_REQUIRE_WORKSPACE_SECRET", False)
+LINKDO_MIN_WORKSPACE_ID_LENGTH = env_int(
+    "LINKDO_MIN_WORKSPACE_ID_LENGTH", 1, minimum=1, maximum=128
+)
+
 LINKDO_SYNC_MAX_ITEMS = env_int("LINKDO_SYNC_MAX_ITEMS", 1000, minimum=1)
 # A push's exact auto-link work is (its retagged stored tasks) x (their tag-mates): about 3.7 us a
 # pair here, so 4,000,000 pairs is ~15 s, half of gunicorn's 30 s timeout (docs/PERFORMANCE.md,
@@ -206,6 +214,7 @@ CORS_ALLOW_HEADERS = (
     "x-workspace-id",
     "x-gemini-api-key",
     "idempotency-key",
+    "authorization",
 )
 # Readable by the browser's script: when to retry after a 429/503, and the id of the log line.
 CORS_EXPOSE_HEADERS = ("retry-after", "x-request-id")
@@ -213,7 +222,8 @@ CORS_EXPOSE_HEADERS = ("retry-after", "x-request-id")
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["linkdo.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # A claimed workspace needs its secret (workspaces.auth); an unclaimed one works as before.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["workspaces.auth.WorkspaceSecretAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
