@@ -10,6 +10,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -95,6 +96,12 @@ ERRORS_EVERYWHERE = {
         "The request is invalid; the body says which field or header.",
         ValidationErrorSerializer,
     ),
+    "401": (
+        "This workspace is claimed and the request did not bring its secret "
+        "(Authorization: Bearer <secret>), or, on a server that requires secrets, it is not "
+        "claimed yet. The same answer whatever was wrong; WWW-Authenticate: Bearer.",
+        ErrorSerializer,
+    ),
     "429": ("Too many requests from this workspace or address; see Retry-After.", ErrorSerializer),
     "503": ("The database is unavailable; try again after Retry-After seconds.", ErrorSerializer),
 }
@@ -103,6 +110,25 @@ ERRORS_WITH_BODY = {
     "415": ("The body must be JSON (Content-Type: application/json).", ErrorSerializer),
 }
 ERROR_NOT_FOUND = {"404": ("No such object in this workspace.", ErrorSerializer)}
+
+
+class WorkspaceSecretScheme(OpenApiAuthenticationExtension):
+    """The owner's secret of a claimed workspace (workspaces.auth), as an HTTP bearer token."""
+
+    target_class = "workspaces.auth.WorkspaceSecretAuthentication"
+    name = "workspaceSecret"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A claimed workspace's secret (POST /api/workspace/claim). Unclaimed "
+            "workspaces need none, unless the server requires secrets.",
+        }
+
+    def get_security_requirement(self, auto_schema):
+        # Optional until the workspace is claimed: both "no auth" and the bearer are allowed.
+        return [{self.name: []}, {}]
 
 
 class LinkDoAutoSchema(AutoSchema):

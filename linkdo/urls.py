@@ -34,6 +34,8 @@ urlpatterns = [
     re_path(r"^metrics/?$", metrics, name="metrics"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # One object, not a list: routed by hand (a router's `list` would be documented as an array).
+    re_path(r"^api/workspace/?$", WorkspaceInfoViewSet.as_view({"get": "state"}), name="workspace"),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

@@ -156,3 +156,20 @@ def _fuzz(operation, mode) -> int:
 
     check()
     return len(calls)
+
+
+def test_every_api_operation_declares_the_workspace_secret(client):
+    """Issue 32: the bearer scheme on every /api/ operation (optional until a workspace is
+    claimed), and the 401 it answers."""
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert schema["components"]["securitySchemes"]["workspaceSecret"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["workspaceSecret"]["description"],
+    }
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            assert {"workspaceSecret": []} in operation["security"], (path, method)
+            assert "401" in operation["responses"], (path, method)

@@ -3,7 +3,7 @@
 import re
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -74,6 +74,10 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
         return NotFoundError(f"No {self.not_found_noun} with id {lookup!r} in this workspace.")
 
 
+class ErrorDetail(serializers.Serializer):
+    detail = serializers.CharField()
+
+
 class WorkspaceSecretSerializer(serializers.Serializer):
     secret = serializers.CharField(
         help_text="The workspace's secret, shown this once: send it as "
@@ -95,7 +99,8 @@ class WorkspaceInfoViewSet(WorkspaceViewSet):
     """The workspace itself: whether it is claimed, claiming it, rotating its secret."""
 
     @extend_schema(responses={200: WorkspaceStateSerializer})
-    def list(self, request):
+    def state(self, request):
+        """Whether this workspace is claimed (never its secret or hash)."""
         claimed_at = (
             Workspace.objects.filter(pk=self.workspace.pk)
             .values_list("secret_set_at", flat=True)
@@ -109,7 +114,10 @@ class WorkspaceInfoViewSet(WorkspaceViewSet):
             }
         )
 
-    @extend_schema(request=None, responses={201: WorkspaceSecretSerializer})
+    @extend_schema(
+        request=None,
+        responses={201: WorkspaceSecretSerializer, 409: OpenApiResponse(ErrorDetail)},
+    )
     @action(detail=False, methods=["post"])
     def claim(self, request):
         """Give this unclaimed workspace an owner's secret (201, shown once). A claimed workspace
@@ -117,7 +125,10 @@ class WorkspaceInfoViewSet(WorkspaceViewSet):
         secret = workspace_claim(workspace=self.workspace)
         return Response({"secret": secret}, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: WorkspaceSecretSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: WorkspaceSecretSerializer, 409: OpenApiResponse(ErrorDetail)},
+    )
     @action(detail=False, methods=["post"], url_path="secret/rotate")
     def rotate(self, request):
         """A new secret, with the current one; the old one stops working at once."""
