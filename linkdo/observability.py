@@ -59,6 +59,26 @@ def workspace_ref(workspace_id: str) -> str:
     return digest.hexdigest()[:12]
 
 
+# A workspace id as libraries print a job's arguments: procrastinate's "Starting job
+# flows.jobs.embed_workspace[23](attempt=0, workspace_id='alpha')" and its dict-shaped extras.
+_WORKSPACE_ARGUMENT = re.compile(r"""(workspace_id['"]?\s*[:=]\s*)(['"])(.*?)\2""")
+
+
+class WorkspaceIdFilter(logging.Filter):
+    """Puts the keyed reference (workspace_ref) in place of a workspace id that a library's log
+    line carries, so no line of any logger names a workspace (the id is the key to its data)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "workspace_id" in message:
+            record.msg = _WORKSPACE_ARGUMENT.sub(
+                lambda m: f"{m.group(1)}{m.group(2)}ref:{workspace_ref(m.group(3))}{m.group(2)}",
+                message,
+            )
+            record.args = None
+        return True
+
+
 def logfmt(event: str, **fields) -> str:
     parts = [event]
     for key, value in fields.items():

