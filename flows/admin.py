@@ -99,6 +99,12 @@ class WorkspaceAdmin(ReadOnlyAdmin):
             return shown
         return ("reference", *shown[1:])
 
+    def get_list_display_links(self, request, list_display):
+        # A change page's address holds the id: no links for staff who may not see ids.
+        if request.user.is_superuser:
+            return super().get_list_display_links(request, list_display)
+        return None
+
     def get_search_results(self, request, queryset, search_term):
         if not request.user.is_superuser:  # by exact id only, never by a part of one
             return queryset.filter(pk=search_term) if search_term else queryset, False

@@ -7,6 +7,7 @@ import secrets
 import pytest
 from django.core.cache import cache
 
+from linkdo.observability import workspace_ref
 from tests.conftest import WorkspaceClient
 from tests.helpers import run_django
 from tests.test_settings import UNREACHABLE
@@ -30,7 +31,9 @@ def test_one_structured_line_per_request_with_a_request_id(ws_a, caplog):
     assert len(lines) == 1
     line = lines[0]
     assert line.startswith("request method=POST path=/api/tasks status=201 duration_ms=")
-    assert f"request_id={request_id} workspace=alpha" in line
+    # The workspace's keyed reference, never its id (issue 32).
+    assert f"request_id={request_id} workspace={workspace_ref('alpha')}" in line
+    assert "alpha" not in line
 
 
 def test_a_proxy_request_id_is_kept_and_a_forged_one_replaced(db, caplog):

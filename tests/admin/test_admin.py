@@ -42,7 +42,7 @@ def test_workspace_list_shows_counts_and_searches_by_id(admin_client, mapped):
     rows = {
         match[0]: match[1:]
         for match in re.findall(
-            r'<th class="field-id"><a [^>]*>(\w+)</a></th>'
+            r'<th class="field-id"><a [^>]*>(\w+)</a></th><td class="field-claimed">.*?</td>'
             r'<td class="field-task_count">(\d+)</td><td class="field-edge_count">(\d+)</td>'
             r'<td class="field-pending_count">(\d+)</td>',
             response.content.decode(),

@@ -88,15 +88,17 @@ def test_a_workspace_seen_recently_costs_no_query(
     from workspaces.services import recently_seen
 
     client = WorkspaceClient("fresh-one")
-    with django_assert_num_queries(3), django_capture_on_commit_callbacks(execute=True):
-        assert client.get("/api/tags").status_code == 200  # seen recently? no: create; the tags
+    # Every request reads the workspace's secret hash (workspaces.auth: a claim or a rotation
+    # holds at once on every process), then: seen recently? no: create; the tags.
+    with django_assert_num_queries(4), django_capture_on_commit_callbacks(execute=True):
+        assert client.get("/api/tags").status_code == 200
     assert Workspace.objects.filter(pk="fresh-one").exists()
-    with django_assert_num_queries(1):  # remembered after the commit: the tags only
+    with django_assert_num_queries(2):  # remembered after the commit: the secret check, the tags
         assert client.get("/api/tags").status_code == 200
     # After the minute, the next request reads the workspace row again.
     later = recently_seen.clock() + 61
     monkeypatch.setattr(recently_seen, "clock", lambda: later)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         assert client.get("/api/tags").status_code == 200
 
 

@@ -213,3 +213,40 @@ def test_refusals_take_the_same_time_whatever_was_wrong(db, settings):
     spread = max(medians.values()) - min(medians.values())
     print({name: round(value * 1000, 3) for name, value in medians.items()})
     assert spread < 0.5 * min(medians.values()), medians  # a generous bound; figures in README
+
+
+def test_workspace_ref_prints_the_reference_the_logs_carry(client_a, ws_a, caplog):
+    import logging
+
+    out = io.StringIO()
+    call_command("workspace_ref", "alpha", stdout=out)
+    ref = out.getvalue().strip()
+    assert len(ref) == 12 and int(ref, 16) >= 0
+    with caplog.at_level(logging.INFO, logger="linkdo.requests"):
+        client_a.get("/api/tasks")
+    line = next(r.getMessage() for r in caplog.records if r.name == "linkdo.requests")
+    assert f"workspace={ref}" in line and "alpha" not in line
+
+
+def test_full_workspace_ids_are_for_admin_users_only(client, db, ws_a):
+    from django.contrib.auth.models import Permission, User
+
+    from linkdo.observability import workspace_ref
+
+    staff = User.objects.create_user("staff", password="pw", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_workspace"))
+    Workspace.objects.create(id="visible-only-to-admins")
+    client.force_login(staff)
+    page = client.get(reverse("admin:workspaces_workspace_changelist")).content.decode()
+    assert "visible-only-to-admins" not in page
+    assert workspace_ref("visible-only-to-admins") in page
+    # Found by its exact id only.
+    url = reverse("admin:workspaces_workspace_changelist")
+    assert (
+        workspace_ref("visible-only-to-admins")
+        in client.get(url, {"q": "visible-only-to-admins"}).content.decode()
+    )
+    assert (
+        workspace_ref("visible-only-to-admins")
+        not in client.get(url, {"q": "visible"}).content.decode()
+    )
