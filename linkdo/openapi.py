@@ -111,7 +111,16 @@ ERRORS_WITH_BODY = {
     "413": ("The body is larger than the limit; nothing was stored.", ErrorSerializer),
     "415": ("The body must be JSON (Content-Type: application/json).", ErrorSerializer),
 }
-ERROR_NOT_FOUND = {"404": ("No such object in this workspace.", ErrorSerializer)}
+ERROR_NOT_FOUND = {
+    "404": ("No such object in this workspace.", ErrorSerializer),
+    # The collection's actions come first in the routes: `GET /api/tasks/sync` is the sync
+    # action's path, which takes POST only.
+    "405": (
+        "The method is not allowed here: an id equal to an action's name (sync, parse) names "
+        "that action.",
+        ErrorSerializer,
+    ),
+}
 
 
 class WorkspaceSecretScheme(OpenApiAuthenticationExtension):
