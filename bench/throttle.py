@@ -41,7 +41,7 @@ def _concurrency_slot_costs() -> tuple[float, float]:
 
     def take_and_give_back() -> bool:
         with connection.cursor() as cursor:
-            held = _take_slots(cursor, keys)
+            held, _ = _take_slots(cursor, keys)
             cursor.execute(_RELEASE_SQL, held)
         return None not in held
 

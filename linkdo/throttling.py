@@ -201,15 +201,22 @@ SELECT %(base)s::bigint + s FROM generate_series(1, %(n)s - 1) s
 WHERE pg_try_advisory_lock(%(base)s::bigint + s) LIMIT 1
 """
 _RELEASE_SQL = "SELECT pg_advisory_unlock(%s), pg_advisory_unlock(%s)"
+# What workspaces.auth reads for every /api/ request: the workspace's secret hash (NULL when
+# unclaimed or new). Read here, in the slots' statement, to save a round trip.
+_SECRET_HASH_SQL = "(SELECT secret_hash FROM workspaces_workspace WHERE id = %s)"
 
 
-def _take_slots(cursor, keys: list[tuple[int | None, int]]) -> list[int | None]:
+def _take_slots(
+    cursor, keys: list[tuple[int | None, int]], *, also: tuple[str, list] | None = None
+) -> tuple[list[int | None], tuple]:
     """The advisory lock held for each (base, limit) key: a slot id, or None when every slot of
-    that key is taken (or the key is off: base None)."""
-    cursor.execute(
-        "SELECT " + ", ".join(["pg_try_advisory_lock(%s)"] * len(keys)), [b for b, _ in keys]
-    )
-    first = cursor.fetchone()
+    that key is taken (or the key is off: base None). `also`: (SQL expression, parameters) read
+    in the same round trip, answered as the second element (the request's workspace secret)."""
+    extra_sql, extra_params = also or (None, [])
+    columns = ["pg_try_advisory_lock(%s)"] * len(keys) + ([extra_sql] if extra_sql else [])
+    cursor.execute("SELECT " + ", ".join(columns), [b for b, _ in keys] + extra_params)
+    row = cursor.fetchone()
+    first, extra = row[: len(keys)], tuple(row[len(keys) :])
     held: list[int | None] = []
     for (base, limit), got in zip(keys, first, strict=True):
         if base is None or got:
@@ -221,7 +228,7 @@ def _take_slots(cursor, keys: list[tuple[int | None, int]]) -> list[int | None]:
             row = cursor.fetchone()
             slot = row and row[0]
         held.append(slot)
-    return held
+    return held, extra
 
 
 def _lock_base(scope: str, ident: str) -> int:
@@ -253,9 +260,16 @@ class ConcurrencyLimitMiddleware:
         ip_key = _lock_base("address", address) if ip_limit else None
         if ws_key is None and ip_key is None:
             return self.get_response(request)
+        # The workspace's secret hash comes in the same round trip (workspaces.auth reads it from
+        # the request instead of asking again): the secret check costs no statement of its own.
+        also = (_SECRET_HASH_SQL, [workspace_id]) if workspace_id else None
         try:
             with connection.cursor() as cursor:
-                ws_slot, ip_slot = _take_slots(cursor, [(ws_key, ws_limit), (ip_key, ip_limit)])
+                (ws_slot, ip_slot), extra = _take_slots(
+                    cursor, [(ws_key, ws_limit), (ip_key, ip_limit)], also=also
+                )
+            if also:  # with the header as read here: the auth uses it for that id only
+                request.workspace_secret_hash = (workspace_id, extra[0])
         except DatabaseError:
             from linkdo.errors import database_unavailable_response  # errors imports DRF's views
 

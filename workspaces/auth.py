@@ -53,7 +53,14 @@ class WorkspaceSecretAuthentication(BaseAuthentication):
             return None
         view = request.parser_context.get("view") if request.parser_context else None
         claiming = getattr(view, "action", None) == "claim"
-        stored = _stored_hash(workspace_id)
+        # Read with the concurrency slots when they are on (linkdo.throttling), else here. Only
+        # for the very id this request names: the slots read the raw header, which differs from
+        # the decoded id for a non-ASCII one.
+        read = getattr(request._request, "workspace_secret_hash", None)
+        if read is not None and read[0] == workspace_id:
+            stored = read[1]
+        else:
+            stored = _stored_hash(workspace_id)
         if stored is None and not (settings.LINKDO_REQUIRE_WORKSPACE_SECRET and not claiming):
             return None  # an unclaimed workspace: the header-only PWA keeps working
         # From here every refusal does the same work, whatever was wrong (no secret, a wrong,

@@ -250,3 +250,19 @@ def test_full_workspace_ids_are_for_admin_users_only(client, db, ws_a):
         workspace_ref("visible-only-to-admins")
         not in client.get(url, {"q": "visible"}).content.decode()
     )
+
+
+@pytest.mark.parametrize("workspace_id", ["slots-on-workspace", "할일-공간-비밀"])
+def test_with_the_concurrency_slots_on_the_secret_read_with_them_holds(db, settings, workspace_id):
+    """In production the secret hash comes with the slots' statement (no query of its own); for
+    a non-ASCII id the raw header differs from the id, and the check must still hold."""
+    settings.LINKDO_CONCURRENCY_WORKSPACE = 2
+    settings.LINKDO_CONCURRENCY_IP = 8
+    client = WorkspaceClient(workspace_id.encode().decode("latin-1"))  # what WSGI hands over
+    secret = claim(client)
+    assert Workspace.objects.get(pk=workspace_id).secret_hash == secret_hash(secret)
+    assert_refused(client.get("/api/tags"))
+    forget_guesses()
+    assert_refused(client.get("/api/tags", **bearer(PREFIX + "q" * 49)))
+    forget_guesses()
+    assert client.get("/api/tags", **bearer(secret)).status_code == 200
