@@ -119,24 +119,28 @@ def _workspace_upsert(workspace_id: str) -> None:
 def workspace_claim(*, workspace: Workspace) -> str:
     """Give an unclaimed workspace its secret; answers the secret, shown this once (only its
     hash is kept). A claimed workspace is a 409, also when two claims race."""
-    secret = secret_new()
-    claimed = Workspace.objects.filter(pk=workspace.pk, secret_hash__isnull=True).update(
-        secret_hash=secret_hash(secret), secret_set_at=timezone.now()
-    )
-    if not claimed:
-        raise ConflictError("This workspace is claimed already; rotate its secret instead.")
-    return secret
+    return _set_secret(
+        workspace, claimed=False,
+        refusal="This workspace is claimed already; rotate its secret instead.",
+    )  # fmt: skip
 
 
 def workspace_rotate_secret(*, workspace: Workspace) -> str:
     """A new secret for a claimed workspace; the old one stops working at once, on every process
     (each request reads the stored hash)."""
+    return _set_secret(
+        workspace, claimed=True, refusal="This workspace has no secret to rotate; claim it first."
+    )
+
+
+def _set_secret(workspace: Workspace, *, claimed: bool, refusal: str) -> str:
+    """A new secret for a workspace that has one (`claimed`) or has none; a 409 otherwise."""
     secret = secret_new()
-    rotated = Workspace.objects.filter(pk=workspace.pk, secret_hash__isnull=False).update(
+    changed = Workspace.objects.filter(pk=workspace.pk, secret_hash__isnull=not claimed).update(
         secret_hash=secret_hash(secret), secret_set_at=timezone.now()
     )
-    if not rotated:
-        raise ConflictError("This workspace has no secret to rotate; claim it first.")
+    if not changed:
+        raise ConflictError(refusal)
     return secret
 
 
