@@ -27,6 +27,7 @@ each, which only lets a workspace reach the exact half sooner.
 import hashlib
 import logging
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -191,13 +192,14 @@ class AddressRateThrottle(SharedRateThrottle):
         return self.get_ident(request)
 
 
-# Each key owns 256 consecutive advisory lock ids, one per slot (a slot is one request being served).
+# Each key owns 256 consecutive advisory lock ids, one per slot (a slot is one request being
+# served): a limit above 256 counts as 256.
 # Slot 0 of both keys is tried first in one plain statement (what nearly every request needs);
 # only a key whose slot 0 is taken tries its other slots. Two round trips a request in all, the
 # least a limit kept across processes pays (docs/PERFORMANCE.md, "concurrency slots").
 _SLOTS = 256
 _TRY_OTHERS_SQL = """
-SELECT %(base)s::bigint + s FROM generate_series(1, %(n)s - 1) s
+SELECT %(base)s::bigint + s FROM generate_series(0, %(n)s - 1) s
 WHERE pg_try_advisory_lock(%(base)s::bigint + s) LIMIT 1
 """
 _RELEASE_SQL = "SELECT pg_advisory_unlock(%s), pg_advisory_unlock(%s)"
@@ -212,15 +214,20 @@ def _take_slots(
     """The advisory lock held for each (base, limit) key: a slot id, or None when every slot of
     that key is taken (or the key is off: base None). `also`: (SQL expression, parameters) read
     in the same round trip, answered as the second element (the request's workspace secret)."""
+    # Each process tries "its own" slot first: a sync worker serves one request at a time, so
+    # with the processes spread over the slots the first try nearly always succeeds, even while
+    # other workers serve the same workspace; the search over all slots is the exception.
+    keys = [(base, min(limit, _SLOTS)) for base, limit in keys]
+    firsts = [None if base is None else base + os.getpid() % limit for base, limit in keys]
     extra_sql, extra_params = also or (None, [])
     columns = ["pg_try_advisory_lock(%s)"] * len(keys) + ([extra_sql] if extra_sql else [])
-    cursor.execute("SELECT " + ", ".join(columns), [b for b, _ in keys] + extra_params)
+    cursor.execute("SELECT " + ", ".join(columns), firsts + extra_params)
     row = cursor.fetchone()
-    first, extra = row[: len(keys)], tuple(row[len(keys) :])
+    got_first, extra = row[: len(keys)], tuple(row[len(keys) :])
     held: list[int | None] = []
-    for (base, limit), got in zip(keys, first, strict=True):
+    for (base, limit), first, got in zip(keys, firsts, got_first, strict=True):
         if base is None or got:
-            held.append(base)
+            held.append(first)
             continue
         slot = None
         if limit > 1:

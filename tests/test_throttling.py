@@ -84,13 +84,15 @@ def test_concurrency_slots_are_shared_across_connections_and_freed_with_them():
     key = [(_lock_base("workspace", "slots-test"), 2)]
     first, second, third = (psycopg.connect(database_url(), autocommit=True) for _ in range(3))
     try:
-        assert _take_slots(first.cursor(), key)[0] == [key[0][0]]
-        assert _take_slots(second.cursor(), key)[0] == [key[0][0] + 1]
+        base = key[0][0]
+        (a,) = _take_slots(first.cursor(), key)[0]
+        (b,) = _take_slots(second.cursor(), key)[0]
+        assert {a, b} == {base, base + 1}  # one connection's first choice, then the other slot
         assert _take_slots(third.cursor(), key)[0] == [None]  # both taken: a third waits
         second.close()  # a worker that died
-        assert _take_slots(third.cursor(), key)[0] == [key[0][0] + 1]
-        first.cursor().execute(_RELEASE_SQL, [key[0][0], None])
-        assert _take_slots(first.cursor(), key)[0] == [key[0][0]]
+        assert _take_slots(third.cursor(), key)[0] == [b]
+        first.cursor().execute(_RELEASE_SQL, [a, None])
+        assert _take_slots(first.cursor(), key)[0] == [a]
     finally:
         for conn in (first, second, third):
             conn.close()
