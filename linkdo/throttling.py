@@ -194,9 +194,10 @@ class AddressRateThrottle(SharedRateThrottle):
 
 # Each key owns 256 consecutive advisory lock ids, one per slot (a slot is one request being
 # served): a limit above 256 counts as 256.
-# Slot 0 of both keys is tried first in one plain statement (what nearly every request needs);
-# only a key whose slot 0 is taken tries its other slots. Two round trips a request in all, the
-# least a limit kept across processes pays (docs/PERFORMANCE.md, "concurrency slots").
+# Each key's first slot for this process is tried in one plain statement (what nearly every
+# request needs); only a key whose first slot is taken searches the others. Two round trips a
+# request in all, the least a limit kept across processes pays (docs/PERFORMANCE.md,
+# "concurrency slots").
 _SLOTS = 256
 _TRY_OTHERS_SQL = """
 SELECT %(base)s::bigint + s FROM generate_series(0, %(n)s - 1) s

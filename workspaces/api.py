@@ -3,7 +3,7 @@
 import re
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from linkdo.db import retry_on_deadlock
 from linkdo.errors import ApplicationError, NotFoundError
 from linkdo.fields import iso_datetime
+from linkdo.openapi import error_response
 from workspaces.models import Workspace
 from workspaces.services import workspace_claim, workspace_rotate_secret, workspace_touch
 
@@ -74,10 +75,6 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
         return NotFoundError(f"No {self.not_found_noun} with id {lookup!r} in this workspace.")
 
 
-class ErrorDetail(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 class WorkspaceSecretSerializer(serializers.Serializer):
     secret = serializers.CharField(
         help_text="The workspace's secret, shown this once: send it as "
@@ -116,7 +113,10 @@ class WorkspaceInfoViewSet(WorkspaceViewSet):
 
     @extend_schema(
         request=None,
-        responses={201: WorkspaceSecretSerializer, 409: OpenApiResponse(ErrorDetail)},
+        responses={
+            201: WorkspaceSecretSerializer,
+            409: error_response("The workspace is claimed already (sent with its secret)."),
+        },
     )
     @action(detail=False, methods=["post"])
     def claim(self, request):
@@ -127,7 +127,10 @@ class WorkspaceInfoViewSet(WorkspaceViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: WorkspaceSecretSerializer, 409: OpenApiResponse(ErrorDetail)},
+        responses={
+            200: WorkspaceSecretSerializer,
+            409: error_response("The workspace has no secret to rotate; claim it first."),
+        },
     )
     @action(detail=False, methods=["post"], url_path="secret/rotate")
     def rotate(self, request):
