@@ -1,5 +1,5 @@
-"""The task API's writes and offline sync: the endpoints whose work spans tasks and edges.
-Reads come from tasks.api.TaskReadViewSet; the router registers TaskViewSet for /api/tasks/."""
+"""/api/tasks/: the task resource, reads and writes, with capture (parse) and offline sync. It lives
+in flows because its writes span tasks, their embeddings, edges and the map (flows.services)."""
 
 from datetime import datetime
 
@@ -17,7 +17,7 @@ from flows.openapi import (
 )
 from flows.services import task_create, task_delete, task_update
 from flows.sync import DEFAULT_LIMIT, MAX_LIMIT, sync_exchange
-from linkdo.errors import ApplicationError, errors_text
+from linkdo.errors import ApplicationError, ConflictError, errors_text
 from linkdo.fields import (
     ParsedJSONField,
     RejectUnknownFieldsMixin,
@@ -31,9 +31,20 @@ from linkdo.openapi import (
     caller_gemini_key,
     error_response,
 )
-from tasks.api import TaskReadViewSet, TaskWriteSerializer, request_provider
-from tasks.openapi import TaskDeletedSerializer, TaskSerializer
-from tasks.selectors import task_to_json
+from tasks import models
+from tasks.filters import TaskFilter
+from tasks.inputs import TaskWriteSerializer
+from tasks.models import Task
+from tasks.openapi import ScoredTaskSerializer, TaskDeletedSerializer, TaskSerializer
+from tasks.selectors import (
+    task_json_by_id,
+    task_list_to_json,
+    task_to_json,
+    task_vector,
+    tasks_by_similarity,
+    tasks_search,
+)
+from workspaces.api import WorkspaceViewSet
 from workspaces.idempotency import HEADER as IDEMPOTENCY_HEADER
 from workspaces.idempotency import (
     idempotency_claim,
@@ -42,6 +53,26 @@ from workspaces.idempotency import (
     idempotency_release,
     idempotency_store,
 )
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    # An empty `q` (a cleared search box) lists without ranking.
+    q = StrictCharField(
+        max_length=models.MAX_TITLE_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=200, default=20, help_text="With `q`: how many ranked tasks."
+    )
+
+
+class SimilarQuerySerializer(serializers.Serializer):
+    k = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+
+class IncludeQuerySerializer(serializers.Serializer):
+    include = serializers.ChoiceField(
+        choices=["embedding"], required=False, help_text="`embedding` adds the stored vectors."
+    )
 
 
 class SyncRequestSerializer(serializers.Serializer):
@@ -106,8 +137,75 @@ class ParseRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         return value
 
 
-class TaskViewSet(TaskReadViewSet):
-    """/api/tasks/: the reads of TaskReadViewSet, the writes (flows.services) and sync."""
+class TaskViewSet(WorkspaceViewSet):
+    """/api/tasks/: list (filtered, or searched with `q`), one task, similar tasks; create, update,
+    delete (flows.services); parse and sync."""
+
+    queryset = Task.objects.all()
+    lookup_field = "client_id"
+    lookup_url_kwarg = "task_id"
+    filterset_class = TaskFilter
+    not_found_noun = "task"
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("created_at", "id")
+
+    @extend_schema(
+        parameters=[SearchQuerySerializer, IncludeQuerySerializer, GEMINI_KEY_HEADER],
+        responses=ScoredTaskSerializer(many=True),
+        description="Live tasks, filtered; with `q`, ranked by similarity to it (each with `score`).",
+    )
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        include_embedding = self._include_embedding()
+        search = self.validated_query(SearchQuerySerializer)
+        query = search.pop("q", "").strip()
+        if query:
+            return Response(tasks_search(queryset, q=query, provider=self.provider(), **search))
+        return Response(task_list_to_json(queryset, include_embedding=include_embedding))
+
+    def _include_embedding(self) -> bool:
+        if "include" not in self.request.query_params:  # the common case, on the hottest reads
+            return False
+        return self.validated_query(IncludeQuerySerializer).get("include") == "embedding"
+
+    @extend_schema(
+        parameters=[SimilarQuerySerializer],
+        responses={
+            200: ScoredTaskSerializer(many=True),
+            409: error_response("The task has no embedding yet (pending)."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def similar(self, request, task_id):
+        """The k tasks of this workspace nearest to this one by cosine distance, with `score`;
+        the list filters (tag, status, priority, category) narrow the candidates."""
+        task = self.get_object()
+        k = self.validated_query(SimilarQuerySerializer)["k"]
+        vector = task_vector(task)
+        if vector is None:
+            raise ConflictError(
+                f"Task {task_id!r} has no embedding yet (pending); similar tasks need one."
+            )
+        return Response(
+            tasks_by_similarity(
+                self.filter_queryset(self.get_queryset()),
+                vector,
+                limit=k,
+                exclude_id=task.pk,
+            )
+        )
+
+    @extend_schema(parameters=[IncludeQuerySerializer], responses=TaskSerializer)
+    def retrieve(self, request, task_id):
+        found = task_json_by_id(
+            workspace=self.workspace,
+            client_id=task_id,
+            include_embedding=self._include_embedding(),
+        )
+        if found is None:
+            raise self.not_found(task_id)
+        return Response(found)
 
     @extend_schema(
         request=TaskWriteSerializer,
@@ -123,7 +221,7 @@ class TaskViewSet(TaskReadViewSet):
         task = task_create(
             workspace=self.workspace,
             data=serializer.validated_data,
-            provider=request_provider(request),
+            provider=self.provider(),
         )
         return Response(task_to_json(task), status=status.HTTP_201_CREATED)
 
@@ -140,7 +238,7 @@ class TaskViewSet(TaskReadViewSet):
             workspace=self.workspace,
             task=task,
             data=serializer.validated_data,
-            provider=request_provider(request),
+            provider=self.provider(),
         )
         return Response(task_to_json(task))
 
@@ -205,7 +303,7 @@ class TaskViewSet(TaskReadViewSet):
         if not body["create"] or not parsed["tasks"]:
             return Response(parsed)
         tasks = tasks_create_parsed(
-            workspace=self.workspace, parsed=parsed["tasks"], provider=request_provider(request)
+            workspace=self.workspace, parsed=parsed["tasks"], provider=self.provider()
         )
         return Response(
             {"tasks": [task_to_json(task) for task in tasks], "source": parsed["source"]},

@@ -17,8 +17,8 @@ from rest_framework import serializers
 from graph.models import Edge, Origin
 from linkdo.errors import ApplicationError, errors_text
 from linkdo.fields import iso_datetime
-from tasks.api import TaskWriteSerializer
 from tasks.embeddings import embeddings_store
+from tasks.inputs import TaskWriteSerializer
 from tasks.models import Embedding, Task
 from tasks.selectors import TASK_FIELDS, task_row_to_json
 from tasks.services import task_apply, task_fields_from_api

@@ -5,8 +5,9 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from graph.inputs import EdgeWriteSerializer
 from graph.map import graph_auto_arrange
-from graph.models import DEFAULT_WEIGHT, Edge
+from graph.models import Edge
 from graph.openapi import (
     ArrangementSerializer,
     EdgeDeletedSerializer,
@@ -24,28 +25,8 @@ from graph.selectors import (
     suggested_edges,
 )
 from graph.services import edge_create, edge_delete, edge_delete_pair
-from linkdo.fields import FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
 from linkdo.openapi import GEMINI_KEY_HEADER, error_response
-from tasks.api import request_provider
-from tasks.models import MAX_ID_LENGTH
 from workspaces.api import WorkspaceViewSet
-
-
-class EdgeWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    """An edge as a client sends it, on REST and in a sync push (the one edge validation)."""
-
-    echoed_fields = frozenset({"id", "workspace_id", "origin"})
-
-    source = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
-    target = StrictCharField(max_length=MAX_ID_LENGTH, single_line=True)
-    weight = FiniteFloatField(min_value=0.0, max_value=1.0, default=DEFAULT_WEIGHT)
-
-    def validate(self, attrs):
-        if attrs["source"] == attrs["target"]:
-            raise serializers.ValidationError(
-                "An edge needs two different tasks; source and target are the same."
-            )
-        return attrs
 
 
 class EdgeViewSet(WorkspaceViewSet):
@@ -119,7 +100,7 @@ class GraphViewSet(WorkspaceViewSet):
     def auto_arrange(self, request):
         """Embed the pending tasks (within LINKDO_ARRANGE_EMBED_TIMEOUT_S), then lay the map out
         from the embeddings (PCA, aligned to the previous layout) and store it."""
-        provider = request_provider(request)
+        provider = self.provider()
         return Response(graph_auto_arrange(workspace=self.workspace, provider=provider))
 
     @extend_schema(

@@ -353,7 +353,7 @@ def edge_create(
     Upserting keeps a retried offline POST from failing. A live auto edge posted again with the
     weight it has is left as it is, auto (a backup restore posts every edge of its file, and the
     auto-links must go on maintaining the ones they made).
-    Two different tasks: checked by graph.api.EdgeWriteSerializer, backed by edge_no_self_loop."""
+    Two different tasks: checked by graph.inputs.EdgeWriteSerializer, backed by edge_no_self_loop."""
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
         found = dict(

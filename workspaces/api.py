@@ -8,10 +8,11 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from linkdo.ai import get_provider
 from linkdo.db import retry_on_deadlock
 from linkdo.errors import ApplicationError, NotFoundError
 from linkdo.fields import iso_datetime
-from linkdo.openapi import error_response
+from linkdo.openapi import caller_gemini_key, error_response
 from workspaces.models import Workspace
 from workspaces.services import workspace_claim, workspace_rotate_secret, workspace_touch
 
@@ -63,6 +64,11 @@ class WorkspaceViewSet(viewsets.GenericViewSet):
         serializer = serializer_class(data=self.request.query_params.dict())
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    def provider(self):
+        """The configured AI provider, with the caller's own Gemini key when it sent one (never
+        stored)."""
+        return get_provider(api_key=caller_gemini_key(self.request))
 
     def get_object(self):
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]

@@ -5,10 +5,10 @@ from datetime import datetime
 
 from rest_framework import serializers
 
-from graph.api import EdgeWriteSerializer
+from graph.inputs import EdgeWriteSerializer
 from linkdo.errors import errors_text
 from linkdo.fields import StrictCharField, parse_timestamp
-from tasks.api import TaskWriteSerializer
+from tasks.inputs import TaskWriteSerializer
 from tasks.models import MAX_ID_LENGTH
 from tasks.services import task_fields_from_api
 
