@@ -18,8 +18,8 @@ from linkdo.ai import AIProvider, ProviderError, get_tag_provider
 from linkdo.errors import TooLargeError, errors_text
 from tags.services import tag_vocabulary, tags_named_in
 from tasks import models
-from tasks.inputs import TaskWriteSerializer
 from tasks.capture import capture_tasks
+from tasks.inputs import TaskWriteSerializer
 from tasks.models import Task
 from tasks.selectors import category_list, link_pairs_estimate, tag_counts
 from workspaces.models import Workspace

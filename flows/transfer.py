@@ -21,7 +21,7 @@ from tasks.embeddings import embeddings_store
 from tasks.inputs import TaskWriteSerializer
 from tasks.models import Embedding, Task
 from tasks.selectors import TASK_FIELDS, task_row_to_json
-from tasks.services import task_apply, task_fields_from_api
+from tasks.services import task_apply, task_fields_from_api, tasks_insert
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change, workspace_id_problem, workspace_touch
 
@@ -237,8 +237,7 @@ def _import_tasks(workspace, tasks, version) -> tuple[dict, dict[str, int]]:
             fields["embedding_hash"] = None  # pending: embedded later (graph.map.embed_pending)
         row = existing.get(fields["client_id"])
         if row is None:
-            row = Task(workspace=workspace, version=version, field_versions={}, **fields)
-            new.append((row, vector))
+            new.append((fields, vector))
             counts["created"] += 1
             continue
         # An exported task deleted since comes back (deleted_at is one more field to apply).
@@ -251,8 +250,11 @@ def _import_tasks(workspace, tasks, version) -> tuple[dict, dict[str, int]]:
         counts["updated"] += 1
         if vector is not None and "embedding_hash" in written:
             vectors[row.pk] = vector
-    Task.objects.bulk_create([row for row, _ in new])
-    vectors.update({row.pk: vector for row, vector in new if vector is not None})
+    ids = tasks_insert(
+        workspace_id=workspace.pk, rows=[row for row, _ in new], version=version,
+        now=timezone.now(),
+    )  # fmt: skip
+    vectors.update({ids[row["client_id"]]: vector for row, vector in new if vector is not None})
     if changed:
         Task.objects.bulk_update(changed, sorted(columns), batch_size=500)
     embeddings_store(workspace_id=workspace.pk, vectors=vectors)

@@ -2,10 +2,15 @@
 model fields, applying a change with its versions, inserting and reviving rows. Linking and placing
 (graph) are added by the flows (flows.services, flows.sync, flows.transfer)."""
 
+import functools
+import json
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models
+from django.db.models import Value
+from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
+from psycopg import sql
 
 from linkdo.errors import ConflictError
 from tasks.embeddings import task_text
@@ -84,17 +89,114 @@ def task_set_completion(task: Task, *, at: datetime) -> None:
     task.completed_at = task_completed_at(task.status, task.completed_at, at=at)
 
 
-def task_insert(task: Task) -> None:
-    """Insert a new task; a concurrent create of the same id is a 409."""
+@functools.cache
+def _insert_columns() -> tuple:
+    """Every column a new task row has but its id and workspace: (name, SQL type, the value a row
+    that leaves it out gets (the model's default; None where the caller sets it), is a time)."""
+    columns = []
+    for field in Task._meta.concrete_fields:
+        if field.primary_key or field.name == "workspace":
+            continue
+        default = field.get_default() if field.has_default() else None
+        db_default = field.db_default
+        if isinstance(db_default, Value):
+            default = db_default.value
+        elif db_default is not models.NOT_PROVIDED and not hasattr(db_default, "as_sql"):
+            default = db_default  # a plain value (expressions such as Now() are set by the caller)
+        is_time = isinstance(field, models.DateTimeField)
+        columns.append((field.column, field.db_type(connection), default, is_time))
+    return tuple(columns)
+
+
+@functools.cache
+def _insert_sql(given: frozenset) -> sql.Composed:
+    """The one task INSERT, for rows that carry the columns `given`: those come from one JSON
+    parameter (jsonb_to_recordset), the others are one parameter each (the same for every row, so
+    1,000 rows do not repeat them). Ids come back by client id. Django's bulk_create spent 0.4 s
+    building the SQL of 1,000 rows."""
+    columns = _insert_columns()
+    values = [
+        sql.SQL("r.{}").format(sql.Identifier(column))
+        if column in given
+        else sql.SQL("{}::{}").format(sql.Placeholder(column), sql.SQL(db_type))
+        for column, db_type, _, _ in columns
+    ]
+    return sql.SQL(
+        "INSERT INTO {table} ({workspace}, {names}) "
+        "SELECT %(workspace_id)s, {values} FROM jsonb_to_recordset(%(rows)s::jsonb) AS r({types}) "
+        "RETURNING {client_id}, {id}"
+    ).format(
+        table=sql.Identifier(Task._meta.db_table),
+        workspace=sql.Identifier(Task._meta.get_field("workspace").column),
+        names=sql.SQL(", ").join(sql.Identifier(column) for column, *_ in columns),
+        values=sql.SQL(", ").join(values),
+        types=sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(db_type))
+            for column, db_type, _, _ in columns
+            if column in given
+        ),
+        client_id=sql.Identifier("client_id"),
+        id=sql.Identifier(Task._meta.pk.column),
+    )
+
+
+def tasks_insert(*, workspace_id: int, rows: list[dict], version: int, now: datetime) -> dict:
+    """Insert new tasks in one statement, the one way a task row is born (REST create, sync push,
+    import, parse create). `rows` hold model fields by column name (`client_id`, `title`, ...);
+    what a row leaves out takes the model's default, `version` and `now` (created_at and
+    updated_at). Returns the new ids by client id. A live id of the workspace is a 409.
+
+    Plain rows, not model instances: building 1,000 Task objects took a sixth of a push's Python
+    time."""
+    if not rows:
+        return {}
+    columns = _insert_columns()
+    constants = {column: default for column, _, default, _ in columns}
+    constants |= {"version": version, "field_versions": {}, "created_at": now, "updated_at": now}
+    given = frozenset().union(*rows)
+    times = [column for column, _, _, is_time in columns if is_time and column in given]
+    encoded = []
+    for row in rows:
+        if len(row) != len(given):  # a row without a column the others carry: its default
+            row = {**{name: constants[name] for name in given}, **row}
+        encoded.append({**row, **{name: row[name] and row[name].isoformat() for name in times}})
+    params = {
+        name: json.dumps(value) if isinstance(value, dict) else value
+        for name, value in constants.items()
+        if name not in given
+    }
+    params |= {"workspace_id": workspace_id, "rows": json.dumps(encoded)}
     try:
-        with transaction.atomic():
-            task.save(force_insert=True)
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_sql(given), params)
+            return dict(cursor.fetchall())
     except IntegrityError as exc:
         if "task_client_id_unique_per_workspace" in str(exc):
             raise ConflictError(
-                f"A task with id {task.client_id!r} already exists in this workspace."
+                "A task with one of these ids already exists in this workspace."
             ) from None
         raise
+
+
+def task_insert(task: Task) -> None:
+    """Insert one new task (model instance) through tasks_insert and set its primary key."""
+    row = {
+        field.column: getattr(task, field.attname)
+        for field in Task._meta.concrete_fields
+        if not field.primary_key
+        and field.name != "workspace"
+        and not isinstance(getattr(task, field.attname), DatabaseDefault)
+    }
+    now = task.created_at if not isinstance(task.created_at, DatabaseDefault) else timezone.now()
+    try:
+        ids = tasks_insert(
+            workspace_id=task.workspace_id, rows=[row], version=task.version, now=now
+        )
+    except ConflictError:
+        raise ConflictError(
+            f"A task with id {task.client_id!r} already exists in this workspace."
+        ) from None
+    task.pk = ids[task.client_id]
 
 
 # Every field a create sets; a revived tombstone takes them all, so nothing of the deleted task

@@ -2,16 +2,14 @@
 
 The SQL statements of a push do not grow with its size: rows are read with one query per kind,
 written with bulk inserts and updates, auto-links computed by one set-based statement. Tasks whose
-text changed are stored with their embedding pending; the embedding worker (flows.embedding_worker)
+text changed are stored with their embedding pending; the embedding job (flows.jobs)
 embeds them in provider batches after the push commits, so no push waits for a provider.
 """
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -34,48 +32,16 @@ from graph.services import (
 )
 from tasks.models import Task, linked_fields
 from tasks.selectors import task_to_json
-from tasks.services import task_apply, task_completed_at
+from tasks.services import task_apply, task_completed_at, tasks_insert
 from workspaces.models import Workspace
 from workspaces.services import workspace_lock, workspace_set_version
 
-# New tasks in one statement from one JSON parameter (Django's bulk_create spent 0.4 s building
-# the SQL of 1,000 rows); ids come back by client id.
-_INSERT_TASKS_SQL = """
-INSERT INTO tasks_task (
-    workspace_id, client_id, title, description, priority, status, category, tags, due_date,
-    due_date_has_time, x, y, place_pending, embedding_hash, cluster, version, field_versions,
-    deleted_at, completed_at, created_at, updated_at)
-SELECT %(ws)s, r.client_id, r.title, r.description, r.priority, r.status, r.category, r.tags,
-    r.due_date, r.due_date_has_time, r.x, r.y, r.place_pending, NULL, NULL, %(version)s, '{}',
-    NULL, r.completed_at, %(now)s, r.updated_at
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
-    client_id text, title text, description text, priority text, status text, category text,
-    tags text[], due_date timestamptz, due_date_has_time boolean, x float8, y float8,
-    place_pending boolean, completed_at timestamptz, updated_at timestamptz)
-RETURNING client_id, id
-"""
 # A new task's fields that a push item may leave out: the model's defaults.
 _DEFAULTS = {
     name: Task._meta.get_field(name).get_default()
     for name in ("description", "priority", "status", "category", "tags", "due_date",
                  "due_date_has_time", "x", "y")
 }  # fmt: skip
-_TIMES = ("due_date", "updated_at", "completed_at")
-
-
-def _insert_tasks(workspace: Workspace, rows: list[dict], version: int, now: datetime) -> None:
-    """Insert new tasks (all of one push; rows of model fields, as _TaskWriter._create makes them)
-    and set each row's "id". Plain rows, not model instances: building 1,000 Task objects took
-    a sixth of a push's Python time."""
-    encoded = [
-        {**row, **{name: row[name] and row[name].isoformat() for name in _TIMES}} for row in rows
-    ]
-    params = {"ws": workspace.pk, "version": version, "now": now, "rows": json.dumps(encoded)}
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_TASKS_SQL, params)
-        ids = dict(cursor.fetchall())
-    for row in rows:
-        row["id"] = ids[row["client_id"]]
 
 
 @dataclass
@@ -159,7 +125,7 @@ class _TaskWriter:
             purged,
         )
         self.now = timezone.now()
-        self.creates: list[dict] = []  # rows for _insert_tasks
+        self.creates: list[dict] = []  # rows for tasks_insert
         self.unplaced: list[dict] = []
         self.updates: dict[int, Task] = {}
         self.update_fields: set[str] = set()
@@ -247,7 +213,14 @@ class _TaskWriter:
     def write(self) -> None:
         if self.creates:
             self._place(self.unplaced)
-            _insert_tasks(self.workspace, self.creates, self.version, self.now)
+            ids = tasks_insert(
+                workspace_id=self.workspace.pk,
+                rows=self.creates,
+                version=self.version,
+                now=self.now,
+            )
+            for row in self.creates:
+                row["id"] = ids[row["client_id"]]
         if self.updates:
             Task.objects.bulk_update(list(self.updates.values()), sorted(self.update_fields))
         if self.deletes:
