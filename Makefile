@@ -44,6 +44,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest -q tests/test_sql_names.py  # hand-written SQL names real tables and columns
 
 test: lint
 	$(BIN)/pytest

@@ -27,6 +27,7 @@ from linkdo.ai.gemini import EMBED_BATCH
 from linkdo.ai.vectors import embedding_text
 from linkdo.db import copy_into_temp_table, retry_on_deadlock
 from linkdo.pgbinary import encode_positions
+from linkdo.sqlfiles import sql_file
 from tasks.embeddings import (
     BATCH_ROW_FIELDS,
     embeddings_mark_failed,
@@ -45,24 +46,7 @@ logger = logging.getLogger("linkdo.graph")
 # version, so a device's later move of the task, made against an older version, came back as a
 # conflict with its y dropped. Only the fields that changed take the new field version.
 POSITION_TOLERANCE = 1e-4
-_SET_POSITIONS_SQL = """
-WITH moves AS (
-    SELECT v.id, abs(t.x - v.x) > %(tol)s AS moved_x, abs(t.y - v.y) > %(tol)s AS moved_y,
-        t.cluster IS DISTINCT FROM NULLIF(v.cluster, -1) AS new_cluster, v.x, v.y,
-        NULLIF(v.cluster, -1) AS cluster
-    FROM incoming_positions v JOIN tasks_task t ON t.id = v.id AND t.workspace_id = %(ws)s
-)
-UPDATE tasks_task AS t SET
-    x = CASE WHEN m.moved_x THEN m.x ELSE t.x END,
-    y = CASE WHEN m.moved_y THEN m.y ELSE t.y END,
-    cluster = m.cluster, version = %(version)s,
-    field_versions = t.field_versions
-        || CASE WHEN m.moved_x THEN jsonb_build_object('x', %(version)s) ELSE '{}' END
-        || CASE WHEN m.moved_y THEN jsonb_build_object('y', %(version)s) ELSE '{}' END
-        || CASE WHEN m.new_cluster THEN jsonb_build_object('cluster', %(version)s) ELSE '{}' END
-FROM moves m
-WHERE t.id = m.id AND t.workspace_id = %(ws)s AND (m.moved_x OR m.moved_y OR m.new_cluster)
-"""
+_SET_POSITIONS_SQL = sql_file(__file__, "set_positions", task=Task._meta.db_table)
 
 
 def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters, version: int) -> None:
