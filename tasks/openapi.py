@@ -1,48 +1,18 @@
 """Response bodies of the task API, for the OpenAPI schema only (views shape JSON in
-tasks.selectors; tests check that real answers validate against these)."""
+tasks.selectors; tests check that real answers validate against these). The task itself is
+declared in tasks.task_json."""
 
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
-from tasks.models import Priority, Status
+from tasks.task_json import EMBEDDING_FIELD, EMBEDDING_KEY, TASK_JSON
 
-
-class TaskSerializer(serializers.Serializer):
-    workspace_id = serializers.CharField()
-    id = serializers.CharField()
-    title = serializers.CharField()
-    description = serializers.CharField(allow_blank=True)
-    priority = serializers.ChoiceField(choices=Priority.choices)
-    status = serializers.ChoiceField(choices=Status.choices)
-    category = serializers.CharField()
-    tags = serializers.ListField(child=serializers.CharField())
-    due_date = serializers.CharField(
-        allow_null=True, help_text="YYYY-MM-DD or an ISO 8601 date-time, as it was sent."
-    )
-    embedding_status = serializers.ChoiceField(
-        choices=["pending", "ready", "failed"],
-        help_text="pending: the text changed and no embedding is stored for it yet; failed: the "
-        "embedding provider refused this text (see embedding_error); it is not asked again until "
-        "the text changes.",
-    )
-    embedding_error = serializers.CharField(
-        allow_null=True,
-        help_text="Why the provider refused the text, when embedding_status is failed.",
-    )
-    x = serializers.FloatField()
-    y = serializers.FloatField()
-    cluster = serializers.IntegerField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField(
-        allow_null=True, help_text="When the task was done; null unless its status is `done`."
-    )
-    embedding = serializers.ListField(
-        child=serializers.FloatField(),
-        allow_null=True,
-        required=False,
-        help_text="Only with ?include=embedding.",
-    )
+# The task JSON's keys and types come from tasks.task_json, the one declaration.
+TaskSerializer = type(
+    "TaskSerializer",
+    (serializers.Serializer,),
+    {**TASK_JSON, EMBEDDING_KEY: EMBEDDING_FIELD, "__module__": __name__},
+)
 
 
 class ScoredTaskSerializer(TaskSerializer):

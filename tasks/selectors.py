@@ -12,6 +12,7 @@ from linkdo.ai import AIProvider
 from linkdo.fields import iso_datetime
 from tasks.embeddings import embed_or_none
 from tasks.models import Embedding, Task
+from tasks.task_json import EMBEDDING_KEY, TASK_JSON_KEYS
 from workspaces.models import Workspace
 
 # Measured (bench/map_layout.py, 100,000 tasks, 100 queries, two index builds): at 100 one build
@@ -61,7 +62,7 @@ def link_pairs_estimate(*, workspace, tag_lists: list[list[str]]) -> int:
 
 
 def task_row_to_json(row: tuple, *, include_embedding: bool = False) -> dict:
-    """The task JSON of the API contract from a TASK_FIELDS row (+ the embedding when asked).
+    """The task JSON (tasks.task_json) from a TASK_FIELDS row (+ the embedding when asked).
 
     Rows are tuples from `values_list`: list paths build no model instances and no per-row dicts.
     """
@@ -73,27 +74,17 @@ def task_row_to_json(row: tuple, *, include_embedding: bool = False) -> dict:
     ) = row  # fmt: skip
     if due is not None:
         due = iso_datetime(due) if due_has_time else due.date().isoformat()
-    data = {
-        "workspace_id": workspace_id,
-        "id": client_id,
-        "title": title,
-        "description": description,
-        "priority": priority,
-        "status": status,
-        "category": category,
-        "tags": tags,
-        "due_date": due,
-        "embedding_status": embedding_status(embedding_hash, embedding_error),
-        "embedding_error": None if embedding_hash is None else embedding_error,
-        "x": x,
-        "y": y,
-        "cluster": cluster,
-        "created_at": iso_datetime(created_at),
-        "updated_at": iso_datetime(updated_at),
-        "completed_at": iso_datetime(completed_at),
-    }
+    # In the order of TASK_JSON_KEYS (tasks.task_json); tests/tasks/test_task_json.py checks
+    # every path's keys (a dict literal was 0.5 us a row faster: 5 ms of a 10,000-task graph).
+    data = dict(zip(TASK_JSON_KEYS, (
+        workspace_id, client_id, title, description, priority, status, category, tags, due,
+        embedding_status(embedding_hash, embedding_error),
+        None if embedding_hash is None else embedding_error,
+        x, y, cluster, iso_datetime(created_at), iso_datetime(updated_at),
+        iso_datetime(completed_at),
+    ), strict=False))  # fmt: skip
     if include_embedding:
-        data["embedding"] = None if rest[0] is None else [float(v) for v in rest[0]]
+        data[EMBEDDING_KEY] = None if rest[0] is None else [float(v) for v in rest[0]]
     return data
 
 
