@@ -1,4 +1,4 @@
-"""Free text -> tasks, offline (tasks.capture): accuracy on the 63-sentence table of
+"""Free text -> tasks, offline (tasks.capture_rules): accuracy on the 63-sentence table of
 tests/tasks/capture_cases.py, against what the libraries alone get right, and the cost.
 
 - whole sentences right (every task found, with its words and due date), Korean and English;
@@ -15,7 +15,7 @@ import dateparser
 from dateparser.search import search_dates
 
 from bench.common import Result
-from tasks.capture import HANGUL, capture_tasks, korean_analyzer
+from tasks.capture_rules import HANGUL, capture_tasks, korean_analyzer
 from tests.tasks.capture_cases import CASES, TODAY
 
 NAIVE_KOREAN_SPLIT = re.compile(r"(?<=[가-힣]고)\s+|\s*,\s*|\s*그리고\s*(?:나서)?\s*|[.!?]\s*")

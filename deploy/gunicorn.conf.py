@@ -53,7 +53,7 @@ def when_ready(server):
     text). LINKDO_PRELOAD_KOREAN=false skips it (memory-tight deployments that never parse).
     Then freeze what is loaded: the workers' full garbage collections skip it (linkdo.heap)."""
     if preload_korean:
-        from tasks.capture import korean_analyzer
+        from tasks.capture_rules import korean_analyzer
 
         korean_analyzer()
     from linkdo.heap import freeze_loaded_objects

@@ -1,5 +1,5 @@
 """POST /api/tasks/parse: free text -> tasks. A language model when one answers (Gemini, structured
-output, cached like tag suggestions), else the offline rules of tasks.capture; with `create`, the
+output, cached like tag suggestions), else the offline rules of tasks.capture_rules; with `create`, the
 tasks are stored (embedded, placed, linked) all or nothing."""
 
 import hashlib
@@ -18,7 +18,7 @@ from linkdo.ai import AIProvider, ProviderError, get_tag_provider
 from linkdo.errors import TooLargeError, errors_text
 from tags.services import tag_vocabulary, tags_named_in
 from tasks import models
-from tasks.capture import capture_tasks
+from tasks.capture_rules import capture_tasks
 from tasks.inputs import TaskWriteSerializer
 from tasks.models import Task
 from tasks.selectors import category_list, link_pairs_estimate, tag_counts

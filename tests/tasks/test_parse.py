@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from graph.models import Edge
-from tasks.capture import capture_tasks
+from tasks.capture_rules import capture_tasks
 from tasks.models import Task
 from tests.conftest import WorkspaceClient
 from tests.factories import TaskFactory

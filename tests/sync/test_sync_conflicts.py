@@ -1,5 +1,6 @@
-"""Sync defects of the second adversarial pass (issue 16: S1-S5, C2, C3), each with the sequence
-that showed it."""
+"""Sync conflicts and their edge cases: purged cursors, edits of deleted tasks, due-date merges,
+edges over auto edges, vectors of stale texts, concurrent patches, arranges, the fields a conflict
+kept; each with the sequence that showed the defect (issue 16)."""
 
 import io
 import threading

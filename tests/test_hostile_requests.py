@@ -1,5 +1,6 @@
-"""Regression tests for the second adversarial pass (issue 16): each test names its defect and
-fails without the fix."""
+"""Hostile and odd requests: out-of-range times and dates, deep nesting, control bytes and
+forged headers, garbled workspace ids, dropped connections, made-up ids and cursors. Each test
+names the defect it guards against (found by the adversarial pass of issue 16)."""
 
 import base64
 import json
