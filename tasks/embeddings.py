@@ -19,6 +19,7 @@ from linkdo.ai.vectors import embedding_hash, embedding_text
 from linkdo.db import copy_into_temp_table
 from linkdo.pgbinary import encode_id_vectors
 from tasks.models import Task
+from workspaces.changes import notify_sql
 
 logger = logging.getLogger("linkdo.embeddings")
 
@@ -39,14 +40,17 @@ COPY_ABOVE = 200
 # devices pull, or they would show it pending for good. FOR NO KEY UPDATE waits for writers (FOR
 # UPDATE) and other marks, not for batches storing vectors (FOR KEY SHARE): in the time one batch
 # inserts into the HNSW index, another marks its tasks (a FOR UPDATE here waited for that insert).
-_LOCK_WORKSPACES_SQL = """
+# Each bumped workspace's change is notified at commit (workspaces.changes).
+_LOCK_WORKSPACES_SQL = f"""
 WITH locked AS (
     SELECT id FROM workspaces_workspace
     WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
     ORDER BY id FOR NO KEY UPDATE
+), bumped AS (
+    UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
+    WHERE w.id = locked.id RETURNING w.id, w.change_version
 )
-UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
-WHERE w.id = locked.id RETURNING w.id, w.change_version
+SELECT b.id, b.change_version FROM bumped b, {notify_sql("b.id", "b.change_version")} AS n
 """
 
 # A batch's hashes are stored only for the text they were computed from: a task whose title,

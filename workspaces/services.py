@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from linkdo.errors import ConflictError
+from workspaces.changes import notify_sql
 from workspaces.models import Workspace
 from workspaces.secrets import secret_hash, secret_new
 
@@ -27,10 +28,15 @@ WHERE workspaces_workspace.last_seen_at < now() - interval '1 minute'
 # A writer's lock is FOR UPDATE, not the FOR NO KEY UPDATE a plain UPDATE takes: only FOR UPDATE
 # waits for the FOR KEY SHARE under which background batches store vectors (tasks.embeddings), while
 # a batch's mark (FOR NO KEY UPDATE) does not, so one batch's mark never waits for another's insert.
-_BEGIN_CHANGE_SQL = """
+# The change is notified at commit (workspaces.changes).
+_BEGIN_CHANGE_SQL = f"""
 WITH locked AS (SELECT id FROM workspaces_workspace WHERE id = %s FOR UPDATE)
 UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
-WHERE w.id = locked.id RETURNING w.change_version
+WHERE w.id = locked.id RETURNING w.change_version, {notify_sql("w.id", "w.change_version")}
+"""
+_SET_VERSION_SQL = f"""
+UPDATE workspaces_workspace w SET change_version = %s WHERE w.id = %s
+RETURNING {notify_sql("w.id", "w.change_version")}
 """
 
 
@@ -177,4 +183,6 @@ def workspace_lock(*, workspace: Workspace) -> tuple[int, int]:
 
 
 def workspace_set_version(*, workspace: Workspace, version: int) -> None:
-    Workspace.objects.filter(pk=workspace.pk).update(change_version=version)
+    """Set the workspace's change version (taken under workspace_lock) and notify the change."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SET_VERSION_SQL, [version, workspace.pk])

@@ -1,0 +1,32 @@
+"""Change notifications: every transaction that takes a workspace's next change version also
+sends a PostgreSQL NOTIFY on CHANNEL, delivered at its commit (a rolled-back change sends none).
+
+The payload is `<key>:<version>`: the key is the first 16 hex digits of the SHA-256 of the
+workspace id (change_key), never the id, computed by the same statement that bumps the version,
+so every path (REST, sync, jobs, import, arrange) notifies without code of its own. The stream
+process (workspaces.events) listens on one connection and pokes the workspace's open streams.
+"""
+
+import hashlib
+
+CHANNEL = "linkdo_changes"
+
+
+def notify_sql(workspace_id: str, version: str) -> str:
+    """The SQL expression that notifies a change of workspace `workspace_id` (an SQL expression)
+    to `version` (one too); it returns void, so it goes where a row is produced once."""
+    key = f"left(encode(sha256(convert_to({workspace_id}, 'UTF8')), 'hex'), 16)"
+    return f"pg_notify('{CHANNEL}', {key} || ':' || {version})"
+
+
+def change_key(workspace_id: str) -> str:
+    """The key a notification carries for a workspace (notify_sql computes the same in SQL)."""
+    return hashlib.sha256(workspace_id.encode()).hexdigest()[:16]
+
+
+def parse_payload(payload: str) -> tuple[str, int] | None:
+    """(key, version) of a notification, or None for a payload that is not ours."""
+    key, _, version = payload.partition(":")
+    if len(key) != 16 or not version.isdigit():
+        return None
+    return key, int(version)
