@@ -10,7 +10,7 @@ from graph.api import EdgeViewSet, GraphViewSet
 from linkdo.observability import metrics
 from tags.api import TagViewSet
 from tasks.api import StatsViewSet
-from workspaces.api import WorkspaceInfoViewSet
+from workspaces.api import EventsViewSet, WorkspaceInfoViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -29,6 +29,7 @@ router.register("tags", TagViewSet, basename="tag")
 router.register("graph", GraphViewSet, basename="graph")
 router.register("stats", StatsViewSet, basename="stats")
 router.register("workspace", WorkspaceInfoViewSet, basename="workspace")
+router.register("events", EventsViewSet, basename="events")
 
 urlpatterns = [
     re_path(r"^metrics/?$", metrics, name="metrics"),

@@ -1,9 +1,11 @@
 """The base viewset: every API view is scoped to the request's workspace."""
 
 import re
+from urllib.parse import urlencode
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -15,6 +17,7 @@ from linkdo.fields import iso_datetime
 from linkdo.openapi import caller_gemini_key, error_response
 from workspaces.models import Workspace
 from workspaces.services import workspace_claim, workspace_rotate_secret, workspace_touch
+from workspaces.tickets import ticket_issue
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -142,3 +145,62 @@ class WorkspaceInfoViewSet(WorkspaceViewSet):
     def rotate(self, request):
         """A new secret, with the current one; the old one stops working at once."""
         return Response({"secret": workspace_rotate_secret(workspace=self.workspace)})
+
+
+class EventTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="Opens the stream once, within `expires_in` seconds.")
+    url = serializers.URLField(help_text="The stream's absolute URL with the ticket: open it.")
+    expires_in = serializers.IntegerField(help_text="Seconds the ticket can open a stream.")
+
+
+class EventsViewSet(WorkspaceViewSet):
+    """Live changes: a ticket for the stream; the stream itself (GET /api/events) is served by
+    the stream process (workspaces.events), documented here."""
+
+    filter_backends = []
+    list_answers_one_object = True
+
+    @extend_schema(
+        operation_id="events_stream",
+        parameters=[
+            OpenApiParameter(
+                "ticket", str, required=True, description="From POST /api/events/ticket."
+            ),
+            OpenApiParameter(
+                "since", int, description="The last version seen (as the Last-Event-ID header)."
+            ),
+        ],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="Server-Sent Events: after each committed change of the workspace, "
+                '`id: <version>`, `event: changed`, `data: {"version": N}` (a poke: pull with your '
+                "sync cursor); a comment line every 15 s. With Last-Event-ID or `since`, one poke at "
+                "once when the workspace moved on since.",
+            ),
+            401: error_response("The ticket is missing, not genuine or expired: ask a new one."),
+            404: error_response("Asked of the API process, which does not serve the stream."),
+            429: error_response("Too many open streams for this workspace or this server."),
+        },
+    )
+    def list(self, request):
+        """The workspace's change stream; served by the stream process, not here."""
+        raise NotFoundError(
+            "The event stream is served by LinkDo's stream process; route /api/events to it."
+        )
+
+    @extend_schema(request=None, responses={201: EventTicketSerializer})
+    @action(detail=False, methods=["post"])
+    def ticket(self, request):
+        """A short-lived ticket and the URL that opens this workspace's change stream (an
+        EventSource cannot send the workspace's headers)."""
+        ticket = ticket_issue(workspace_id=self.workspace.pk)
+        base = settings.LINKDO_EVENTS_URL or request.build_absolute_uri("/api/events")
+        return Response(
+            {
+                "ticket": ticket,
+                "url": f"{base}?{urlencode({'ticket': ticket})}",
+                "expires_in": settings.LINKDO_EVENTS_TICKET_SECONDS,
+            },
+            status=status.HTTP_201_CREATED,
+        )

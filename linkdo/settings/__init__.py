@@ -183,6 +183,14 @@ LINKDO_MIN_WORKSPACE_ID_LENGTH = env_int(
     "LINKDO_MIN_WORKSPACE_ID_LENGTH", 1, minimum=1, maximum=128
 )
 
+# Live changes (README, "Live changes"): the stream process (workspaces.events) serves
+# GET /api/events; a ticket from POST /api/events/ticket opens it for TICKET_SECONDS.
+LINKDO_EVENTS_URL = env_str("LINKDO_EVENTS_URL")  # the stream's absolute URL; unset: this host's
+LINKDO_EVENTS_PER_WORKSPACE = env_int("LINKDO_EVENTS_PER_WORKSPACE", 20, minimum=1)
+LINKDO_EVENTS_MAX_STREAMS = env_int("LINKDO_EVENTS_MAX_STREAMS", 5000, minimum=1)
+LINKDO_EVENTS_HEARTBEAT_S = env_float("LINKDO_EVENTS_HEARTBEAT_S", 15.0, minimum=0.1)
+LINKDO_EVENTS_TICKET_SECONDS = env_int("LINKDO_EVENTS_TICKET_SECONDS", 60, minimum=5, maximum=3600)
+
 LINKDO_SYNC_MAX_ITEMS = env_int("LINKDO_SYNC_MAX_ITEMS", 1000, minimum=1)
 # A push's exact auto-link work is (its retagged stored tasks) x (their tag-mates): about 3.7 us a
 # pair here, so 4,000,000 pairs is ~15 s, half of gunicorn's 30 s timeout (docs/PERFORMANCE.md,
