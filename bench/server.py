@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -86,6 +87,55 @@ def job_workers(count: int = 1, **env: str):
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def events_server(*, upstream: str | None = None, **env: str):
+    """Yield (base_url, process) of the stream process (workspaces.events); stopped on exit."""
+    port = free_port()
+    full_env = {**os.environ, **SERVER_ENV, **env}
+    command = [
+        sys.executable,
+        "-m",
+        "workspaces.events",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    if upstream:
+        command += ["--upstream", upstream]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_answering(f"{base}/api/events", process, 401)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_answering(
+    url: str, process: subprocess.Popen, status: int, timeout_s: float = 60
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+        except urllib.error.HTTPError as error:
+            if error.code == status:
+                return
+        except OSError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError("the server exited:\n" + process.stderr.read()[-3000:])
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s")
+        time.sleep(0.2)
 
 
 def _wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
