@@ -25,8 +25,9 @@ RUN mkdir -p /app/metrics \
     && chown -R linkdo:linkdo /app
 
 USER linkdo
-EXPOSE 8000
+EXPOSE 8000 8001
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"
-# linkdo.web checks the variables gunicorn reads itself, then becomes gunicorn (exec).
+# linkdo.web checks the variables gunicorn reads itself, then becomes gunicorn (exec). The same
+# image runs the stream process: python -m workspaces.events --port 8001 (compose, k8s events.yaml).
 CMD ["python", "-m", "linkdo.web"]

@@ -19,6 +19,7 @@ def main() -> None:
     from bench import (
         capture,
         embeddings,
+        events,
         graph_get,
         jobs,
         map_layout,
@@ -45,6 +46,7 @@ def main() -> None:
         "scaling": scaling,
         "throttle": throttle,
         "jobs": jobs,
+        "events": events,
     }
     chosen = sys.argv[1:] or list(suites)
     results = []

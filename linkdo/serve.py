@@ -1,5 +1,7 @@
-"""`make run`: the web server (gunicorn) and the job worker (`manage.py jobs_worker`) as one
-command. Ctrl-C or SIGTERM stops both (the worker finishes or gives back its running job). A child
+"""`make run`: the web server (gunicorn), the stream process (workspaces.events) and the job
+worker (`manage.py jobs_worker`) as one command. The stream process listens on PORT: it serves
+GET /api/events itself and passes every other request to gunicorn on a loopback port, so a
+browser meets the API and its live changes on one origin. Ctrl-C or SIGTERM stops both (the worker finishes or gives back its running job). A child
 that dies is started again after a wait (1, 2, 4 ... seconds, at most MAX_BACKOFF_S; back to 1 s
 after it ran for HEALTHY_RUN_S), with a line saying so: a database restart or an OOM kill of one
 never takes the other down, and nothing has to be run by hand afterwards.
@@ -11,6 +13,7 @@ the web server's /metrics sums the worker's provider calls with its own.
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,11 +28,22 @@ MAX_BACKOFF_S = 30.0
 HEALTHY_RUN_S = 60.0
 
 
-def _commands() -> dict[str, list[str]]:
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _commands(port: int, web_port: int) -> dict[str, tuple[list[str], dict]]:
+    """Each child's command and the environment it adds."""
+    events = [sys.executable, "-m", "workspaces.events", "--port", str(port)]
     return {
-        "web": [sys.executable, "-m", "linkdo.web"],
-        "worker": [sys.executable, "manage.py", "jobs_worker"],
-    }
+        # gunicorn reads GUNICORN_CMD_ARGS after its configuration file: the bind here wins.
+        "web": ([sys.executable, "-m", "linkdo.web"],
+                {"GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{web_port}"}),
+        "events": ([*events, "--upstream", f"127.0.0.1:{web_port}"], {}),
+        "worker": ([sys.executable, "manage.py", "jobs_worker"], {}),
+    }  # fmt: skip
 
 
 @dataclass
@@ -38,6 +52,7 @@ class Child:
 
     name: str
     command: list[str]
+    env: dict = field(default_factory=dict)
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     backoff: float = FIRST_BACKOFF_S
@@ -45,7 +60,7 @@ class Child:
     restarts: list[float] = field(default_factory=list)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, cwd=ROOT)
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env={**os.environ, **self.env})
         self.started_at = time.monotonic()
         self.restart_at = None
 
@@ -99,7 +114,11 @@ def main() -> int:
     own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if own_metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="linkdo-metrics-")
-    children = [Child(name, command) for name, command in _commands().items()]
+    from linkdo.settings.env import env_int
+
+    port = env_int("PORT", 8000, minimum=1, maximum=65535)
+    commands = _commands(port, _free_loopback_port())
+    children = [Child(name, command, env) for name, (command, env) in commands.items()]
     for child in children:
         child.start()
     while not stop_requested:

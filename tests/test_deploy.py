@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -105,6 +106,36 @@ def test_ports_probes_and_services_agree():
     assert "@linkdo-postgres:5432/" in secret_url and "Service/linkdo-postgres" in docs
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert compose["services"]["api"]["ports"] == ["8000:8000"]
+
+
+def test_the_stream_process_is_deployed_beside_the_api():
+    """compose and Kubernetes run workspaces.events from the same image, on the port its command
+    names, with settings it reads; the ingress routes /api/events to it without the in-flight
+    limit (an EventSource sends no X-Workspace-ID)."""
+    known = known_env_names()
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    events = compose["services"]["events"]
+    assert events["command"] == ["python", "-m", "workspaces.events", "--port", "8001"]
+    assert events["ports"] == ["8001:8001"] and set(events["environment"]) <= known
+    assert events["environment"]["LINKDO_EVENTS_URL"] == "http://localhost:8001/api/events"
+    assert "8001/health" in " ".join(events["healthcheck"]["test"])
+    docs = k8s_docs()
+    pod = docs["Deployment/linkdo-events"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["command"] == ["python", "-m", "workspaces.events", "--port", "8001"]
+    assert container["image"] == docs["Deployment/linkdo-api"]["spec"]["template"]["spec"][
+        "containers"][0]["image"]  # fmt: skip
+    assert container["ports"][0]["containerPort"] == 8001
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": 8001}
+    assert {e["name"] for e in container["env"]} <= known
+    service = docs["Service/linkdo-events"]["spec"]
+    assert service["ports"][0]["targetPort"] == 8001
+    ingress = docs["Ingress/linkdo-events"]
+    path = ingress["spec"]["rules"][0]["http"]["paths"][0]
+    assert path["path"] == "/api/events"
+    assert path["backend"]["service"] == {"name": "linkdo-events", "port": {"number": 80}}
+    assert "router.middlewares" not in " ".join(ingress["metadata"].get("annotations", {}))
+    assert "EXPOSE 8000 8001" in (ROOT / "Dockerfile").read_text()
 
 
 def test_images_and_migration_commands_agree():
@@ -250,7 +281,7 @@ def _served():
 @pytest.mark.django_db(transaction=True)
 def test_make_run_serves_and_works_and_stops_both_on_sigterm():
     with _served() as (serve, port):
-        assert len(_children(serve.pid)) == 2  # gunicorn's master and the worker
+        assert len(_children(serve.pid)) == 3  # gunicorn's master, the stream process, the worker
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=40) == 0
         assert not _healthy(port)
@@ -291,15 +322,15 @@ def test_make_run_metrics_count_the_workers_provider_calls():
 @pytest.mark.django_db(transaction=True)
 def test_make_run_starts_a_dead_worker_again_and_keeps_serving():
     with _served() as (serve, port):
-        web, worker = _children(serve.pid)
+        web, events, worker = _children(serve.pid)
         os.kill(worker, signal.SIGKILL)
         _wait_for(
-            lambda: len(_children(serve.pid)) == 2 and worker not in _children(serve.pid),
+            lambda: len(_children(serve.pid)) == 3 and worker not in _children(serve.pid),
             20,
             "the worker was not started again",
         )
         assert serve.poll() is None and _healthy(port)
-        assert _children(serve.pid)[0] == web  # the web server was left alone
+        assert _children(serve.pid)[:2] == [web, events]  # the others were left alone
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=40) == 0
         assert "the worker process exited (status -9); starting it again in 1 s" in (
@@ -319,3 +350,35 @@ def test_gunicorns_master_freezes_what_it_loaded_before_forking(monkeypatch, tmp
         assert len(gc.get_objects()) < tracked // 10
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_make_run_serves_the_event_stream_on_the_apis_own_origin():
+    """The ticket's URL is the API's host and port; the stream there hears a change made there."""
+    import json
+
+    from tests.workspaces.test_events_stream import Reader
+
+    def post(base: str, path: str, body=None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            base + path, method="POST", data=json.dumps(body or {}).encode(),
+            headers={"X-Workspace-ID": "run-events", "Content-Type": "application/json",
+                     "X-Forwarded-Proto": "https"},  # DEBUG off: plain HTTP would be redirected
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+
+    with _served() as (serve, port):
+        base = f"http://127.0.0.1:{port}"
+        status, ticket = post(base, "/api/events/ticket")
+        assert status == 201
+        url = urlparse(ticket["url"])
+        assert (url.hostname, url.port, url.path) == ("127.0.0.1", port, "/api/events")
+        stream = Reader(base, url.query)
+        assert stream.status == 200
+        assert post(base, "/api/tasks", {"id": "t1", "title": "Heard live"})[0] == 201
+        assert stream.events(5.0, first=True)[0]["event"] == "changed"
+        stream.close()
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=40) == 0

@@ -248,6 +248,12 @@ class EventsApp:
             from linkdo.front import forward
 
             return await forward(self.upstream, scope, receive, send)
+        if scope["path"].rstrip("/") == "/health":  # the probes of a stream-only process
+            listening = self.hub.listening.is_set()
+            body = json.dumps(
+                {"status": "ok" if listening else "unavailable", "streams": self.hub.total}
+            )
+            return await self._send_json(send, 200 if listening else 503, body)
         return await self._answer(send, 404, "Not found: this process serves /api/events only.")
 
     async def _lifespan(self, receive, send) -> None:
@@ -273,7 +279,10 @@ class EventsApp:
         return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"origin")]
 
     async def _answer(self, send, status: int, detail: str, headers=()) -> None:
-        body = json.dumps({"detail": detail}).encode()
+        await self._send_json(send, status, json.dumps({"detail": detail}), headers)
+
+    async def _send_json(self, send, status: int, text: str, headers=()) -> None:
+        body = text.encode()
         await send(
             {
                 "type": "http.response.start",
@@ -369,10 +378,8 @@ class EventsApp:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="LinkDo's stream process (GET /api/events).")
-    parser.add_argument("--host", default=os.environ.get("LINKDO_EVENTS_HOST", "0.0.0.0"))
-    parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("LINKDO_EVENTS_PORT", "8001"))
-    )
+    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server's port
+    parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--upstream", default=None, help="unix:PATH or HOST:PORT of gunicorn")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkdo.settings")
