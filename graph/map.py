@@ -21,7 +21,7 @@ from graph.layout import (
     place_without_embedding,
     spiral_positions,
 )
-from graph.selectors import embeddings_matrix, layout_basis
+from graph.selectors import embeddings_matrix, layout_basis, layout_basis_and_counts
 from linkdo.ai import AIProvider, ProviderError, get_provider
 from linkdo.ai.gemini import EMBED_BATCH
 from linkdo.ai.vectors import embedding_text
@@ -200,11 +200,9 @@ def provisional_positions(*, workspace: Workspace, count: int) -> np.ndarray:
     """Provisional places for `count` new tasks the map cannot place (no embedding yet): the next
     points of a spiral around the map's centre, after the tasks already waiting there (or, before
     the workspace has a map, after all its tasks). Never a row wider than the map."""
-    basis = layout_basis(workspace=workspace)
-    live = Task.objects.live(workspace)
+    basis, live, waiting = layout_basis_and_counts(workspace=workspace)
     if basis is None:
-        return spiral_positions(live.count(), count)
-    waiting = live.filter(place_pending=True).count()
+        return spiral_positions(live, count)
     return spiral_positions(waiting, count, centre=(basis.bx, basis.by))
 
 

@@ -3,6 +3,7 @@ basis, similarity suggestions."""
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from psycopg import sql
 
@@ -93,6 +94,37 @@ def embeddings_matrix(*, workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:
     return parse_id_vectors(buffer, settings.LINKDO_EMBEDDING_DIM)
 
 
+_BASIS_AND_COUNTS_SQL = """
+SELECT w.layout_mean::real[], w.layout_wx::real[], w.layout_wy::real[], w.layout_bx, w.layout_by,
+       c.live, c.waiting
+FROM workspaces_workspace w
+LEFT JOIN LATERAL (
+    SELECT count(*) AS live, count(*) FILTER (WHERE t.place_pending) AS waiting
+    FROM tasks_task t WHERE t.workspace_id = w.id AND t.deleted_at IS NULL
+) c ON true
+WHERE w.id = %s
+"""
+
+
+def _basis(row) -> Basis | None:
+    if row is None or row[0] is None:
+        return None
+    mean, wx, wy, bx, by = row[:5]
+    return Basis(
+        np.asarray(mean, np.float64), np.asarray(wx, np.float64), np.asarray(wy, np.float64), bx, by
+    )
+
+
+def layout_basis_and_counts(*, workspace: Workspace) -> tuple[Basis | None, int, int]:
+    """The stored basis (or None), the live tasks and those waiting for a place, in one read."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BASIS_AND_COUNTS_SQL, [workspace.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None, 0, 0
+    return _basis(row), row[5], row[6]
+
+
 def layout_basis(*, workspace: Workspace) -> Basis | None:
     """The basis stored by the last auto-arrange, or None before the first one."""
     row = (
@@ -100,12 +132,7 @@ def layout_basis(*, workspace: Workspace) -> Basis | None:
         .values_list("layout_mean", "layout_wx", "layout_wy", "layout_bx", "layout_by")
         .first()
     )
-    if row is None or row[0] is None:
-        return None
-    mean, wx, wy, bx, by = row
-    return Basis(
-        np.asarray(mean, np.float64), np.asarray(wx, np.float64), np.asarray(wy, np.float64), bx, by
-    )
+    return _basis(row)
 
 
 SIMILARITY_CHUNK = 1024  # rows of the similarity matrix computed at once (memory stays ~40 MB)

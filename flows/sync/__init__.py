@@ -76,11 +76,7 @@ def sync_exchange(*, workspace: Workspace, request: dict) -> dict:
             embedding_enqueue(workspace_id=workspace.pk)
         body = {"results": outcome.results, "sync_stats": dict(outcome.stats)}
         if delta:
-            purged = (
-                Workspace.objects.filter(pk=workspace.pk)
-                .values_list("purged_version", flat=True)
-                .get()
-            )
+            purged = outcome.purged  # read under the lock the push still holds
             # A cursor from before a purge, at or below its horizon, may have missed deletions: start
             # over. At the horizon too: a cursor that stopped inside the purged version (a page
             # limit) would otherwise skip the rest of that version's deletions for good.

@@ -61,6 +61,7 @@ class Outcome:
     stats: Counter
     version: int
     embeddings_pending: bool = False
+    purged: int = 0  # the workspace's purge horizon, read under its lock
 
 
 def _rows(workspace: Workspace, client_ids) -> dict[str, Task]:
@@ -346,4 +347,6 @@ def apply_push(*, workspace: Workspace, parsed: ParsedPush) -> Outcome:
         "edges_deleted",
     ):
         stats.setdefault(key, 0)
-    return Outcome(results, stats, version if changed else current, writer.embeddings_pending)
+    return Outcome(
+        results, stats, version if changed else current, writer.embeddings_pending, purged
+    )
