@@ -27,18 +27,29 @@ from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change
 
 
+def embeds_inline(provider: AIProvider) -> bool:
+    """Whether a REST write embeds before it answers (settings.LINKDO_EMBED_ON_WRITE)."""
+    mode = settings.LINKDO_EMBED_ON_WRITE
+    if mode == "auto":
+        return provider.embedding_model.startswith("local:")
+    return mode == "inline"
+
+
 def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None = None) -> Task:
     """Create a task from validated data, embed it, place it and link it to its tag-mates.
 
     The embedding call happens before the transaction (no lock is held while the provider thinks);
-    if it fails the task is still stored, with its embedding pending.
+    if it fails the task is still stored, with its embedding pending. With a remote provider
+    (embeds_inline) the task is stored pending at once; then, as after a failure, the job queued
+    with the change embeds and places it, and the workspace's streams hear of it.
 
     An id that was deleted in this workspace is created again (a person's explicit intent, e.g. a
     backup restored after deleting): the tombstone row comes back to life with the new content under
     a new change version, so other devices pull it. A live id is a 409.
     """
     task = Task(workspace=workspace, **task_fields_from_api(data))
-    vector = task_embed(task=task, provider=provider or get_provider())
+    provider = provider or get_provider()
+    vector = task_embed(task=task, provider=provider) if embeds_inline(provider) else None
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
         _create(
@@ -46,6 +57,8 @@ def task_create(*, workspace: Workspace, data: dict, provider: AIProvider | None
         )
         if task.tags:
             edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
+        if vector is None:  # queued with the change: committed with it, or not at all
+            embedding_enqueue(workspace_id=workspace.pk)
     return task
 
 
@@ -143,7 +156,8 @@ def task_update(
         if not columns:
             transaction.set_rollback(True)  # nothing to write: not even the version
             return task
-        if task_text(task) != old_text:
+        text_changed = task_text(task) != old_text
+        if text_changed:
             vector = _keep_if_current(task, vector, embedded)
             moved = "x" in fields or "y" in fields
             if not moved and task_project_on_map(workspace=workspace, task=task, vector=vector):
@@ -155,6 +169,8 @@ def task_update(
         task.save(update_fields=sorted(columns))
         if vector is not None:
             embeddings_store(workspace_id=workspace.pk, vectors={task.pk: vector})
+        elif text_changed:  # the new text waits: the job embeds and places it
+            embedding_enqueue(workspace_id=workspace.pk)
         if "tags" in columns:
             edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
     return task
@@ -180,7 +196,10 @@ def _embed_if_text_changes(task: Task, fields: dict, provider: AIProvider | None
     )
     if task_text(preview) == task_text(task):
         return None, None
-    vector = task_embed(task=preview, provider=provider or get_provider())
+    provider = provider or get_provider()
+    if not embeds_inline(provider):
+        return None, None
+    vector = task_embed(task=preview, provider=provider)
     if vector is None:
         return None, None
     return vector, (task_text(preview), preview.embedding_hash)

@@ -99,6 +99,9 @@ def gemini(settings, fake_gemini_server):
     settings.LINKDO_TAGS_TIMEOUT_S = 1.5
     settings.LINKDO_PARSE_TIMEOUT_S = 1.5
     settings.LINKDO_AI_MAX_RETRIES = 2
+    # The tests written for embedding before the answer keep it; tests/tasks/test_create_pending.py
+    # covers the default with a remote provider (answer at once, the job embeds).
+    settings.LINKDO_EMBED_ON_WRITE = "inline"
     reset_providers()
     yield fake_gemini_server
     fake_gemini_server.reset()

@@ -30,6 +30,7 @@ class FakeGemini:
     def __init__(self, *, port: int = 0, default_dim: int = 3072):
         self.mode = "ok"
         self.hang_seconds = 30.0
+        self.latency_s = 0.0  # every answer waits this long (Gemini's own is about 0.3 s)
         self.retry_delay_s = 1.0  # the RetryInfo delay of a 429
         self.tags_answer: list[str] = ["planning", "work", "writing"]
         # The answer to a task-parsing request (its schema names `source_text`).
@@ -60,6 +61,7 @@ class FakeGemini:
     def reset(self) -> None:
         with self._lock:
             self.mode = "ok"
+            self.latency_s = 0.0
             self.retry_delay_s = 1.0
             self.finish_reason = "STOP"
             self.reject_marker = None
@@ -91,6 +93,8 @@ class FakeGemini:
                 kind = self.path.rsplit(":", 1)[-1].split("?")[0]
                 fake._record(kind, self.path, body, dict(self.headers))
                 mode = fake.mode
+                if fake.latency_s:
+                    time.sleep(fake.latency_s)
                 if mode == "hang":
                     time.sleep(fake.hang_seconds)
                     return self._send(504, {"error": {"code": 504, "message": "late"}})
@@ -176,8 +180,10 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every answer waits")
     args = parser.parse_args()
     server = FakeGemini(port=args.port).start()
+    server.latency_s = args.latency
     print(f"fake Gemini listening on {server.base_url}")
     try:
         while True:

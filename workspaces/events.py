@@ -299,7 +299,7 @@ class EventsApp:
     async def _stream(self, scope, receive, send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         cors = self._cors(headers)
-        if scope["method"] not in ("GET", "HEAD"):
+        if scope["method"] != "GET":
             return await self._answer(send, 405, "Open the stream with GET.", cors)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         from workspaces.tickets import ticket_workspace
@@ -349,10 +349,14 @@ class EventsApp:
                 "more_body": True,
             }
         )
-        current = (await self.database.versions([stream.workspace_id])).get(stream.workspace_id, 0)
+        try:
+            versions = await self.database.versions([stream.workspace_id])
+        except psycopg.Error:  # the database is away: the LISTEN's catch-up pokes once it is back
+            versions = {}
+        current = versions.get(stream.workspace_id)
         if stream.known is None:
-            stream.known = current  # a new client pulls at open; later changes are poked
-        else:
+            stream.known = current or 0  # a new client pulls at open; later changes are poked
+        elif current is not None:
             stream.poke(current)
         heartbeat = self.settings.LINKDO_EVENTS_HEARTBEAT_S
         while True:

@@ -161,6 +161,13 @@ LINKDO_EMBED_TIMEOUT_S = env_float("LINKDO_EMBED_TIMEOUT_S", 5.0, minimum=0.1)
 LINKDO_EMBED_BATCH_TIMEOUT_S = env_float("LINKDO_EMBED_BATCH_TIMEOUT_S", 60.0, minimum=1.0)
 # Batches of 500 one embedding job (or an arrange) works on at once, each on its own database
 # connection: the HNSW insert of one beside another's (PostgreSQL gives a statement one core).
+# A REST create or text change embeds before it answers ("inline") or answers at once with the
+# task pending while the job worker embeds and places it ("background"; the stream pokes the
+# clients). "auto": inline for the local provider (about a millisecond a text), background for
+# a remote one (Gemini: about 300 ms).
+LINKDO_EMBED_ON_WRITE = env_choice(
+    "LINKDO_EMBED_ON_WRITE", "auto", {"auto", "inline", "background"}
+)
 LINKDO_EMBED_CONCURRENCY = env_int("LINKDO_EMBED_CONCURRENCY", 2, minimum=1, maximum=16)
 LINKDO_TAGS_TIMEOUT_S = env_float("LINKDO_TAGS_TIMEOUT_S", 8.0, minimum=0.1)
 LINKDO_PARSE_TIMEOUT_S = env_float("LINKDO_PARSE_TIMEOUT_S", 10.0, minimum=0.1)
