@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 
-from bench.server import gunicorn, rss_bytes, worker_pids
+from bench.server import asgi_server, gunicorn, rss_bytes, worker_pids
 
 WORKSPACES = [f"load-{uuid.uuid4().hex[:8]}-{i}" for i in range(4)]
 TASKS_PER_WORKSPACE = 200
@@ -194,8 +194,12 @@ def main() -> None:
               "LINKDO_CONCURRENCY_WORKSPACE": "1000", "LINKDO_CONCURRENCY_IP": "1000"}  # fmt: skip
     with gunicorn(workers=2, DJANGO_SETTINGS_MODULE="bench.load_settings", **limits) as (base, _):
         rows += get_task_and_trivial(base, args.connections, " +limits")
+    # The whole app under ASGI (uvicorn, 2 workers), the alternative to a stream process beside
+    # gunicorn (issue 33): Django runs each sync view in a thread.
+    with asgi_server(workers=2, DJANGO_SETTINGS_MODULE="bench.load_settings") as (base, _):
+        asgi_rows = get_task_and_trivial(base, args.connections, " ASGI")
     print(f"{'run':<14}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    for row in rows:
+    for row in [*rows, *asgi_rows]:
         print(
             f"{row['name']:<14}{row['requests']:>10}{row['rps']:>10.1f}{row['p50_ms']:>10.1f}{row['p99_ms']:>10.1f}{row['errors']:>8}"
         )
@@ -207,6 +211,10 @@ def main() -> None:
     )
     print(f"GET task / trivial view throughput: {ratio:.2f} (goal >= 0.5)")
     print(f"  the same with the shared rate limits counting: {limited:.2f} (goal >= 0.5)")
+    print(
+        f"GET task under ASGI / under gunicorn: {asgi_rows[0]['rps'] / rows[-4]['rps']:.2f} "
+        f"(trivial view {asgi_rows[1]['rps'] / rows[-3]['rps']:.2f})"
+    )
     print(f"errors in the mixed run: {rows[0]['errors']} (goal 0)")
     print(f"load: {args.connections} connections from one client process, gunicorn 2 workers")
 

@@ -90,6 +90,27 @@ def job_workers(count: int = 1, **env: str):
 
 
 @contextlib.contextmanager
+def asgi_server(*, workers: int = 2, **env: str):
+    """Yield (base_url, process): the whole app under uvicorn (Django's ASGI handler)."""
+    port = free_port()
+    full_env = {**os.environ, **SERVER_ENV, **env}
+    command = [sys.executable, "-m", "uvicorn", "django.core.asgi:get_asgi_application",
+               "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+               "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process)
+        yield base, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextlib.contextmanager
 def events_server(*, upstream: str | None = None, **env: str):
     """Yield (base_url, process) of the stream process (workspaces.events); stopped on exit."""
     port = free_port()

@@ -305,7 +305,7 @@ def _place_embedded(
 
 # Vectors stored per transaction by embed_pending: the provider is still asked 100 texts at a time
 # (EMBED_BATCH, Gemini's limit), but one HNSW insert statement of 500 costs 14 % less per vector
-# than five of 100 (docs/PERFORMANCE.md, issue 18).
+# than five of 100 (docs/PERFORMANCE.md, "Decisions the figures led to").
 STORE_BATCH = 5 * EMBED_BATCH
 
 

@@ -23,7 +23,7 @@ class Edge(models.Model):
     # source_id / target_id) -> tasks_task (workspace_id, id) (edge_source_same_workspace,
     # edge_target_same_workspace), which also prove its workspace exists. The single-column keys
     # Django would add checked the same rows again at every commit: three more checks an edge, half
-    # of a push's commit (docs/PERFORMANCE.md, issue 18).
+    # of a push's commit (docs/PERFORMANCE.md, "Decisions the figures led to").
     # No index of its own either: edge_changes (workspace, version, id) starts with it, and the two
     # that Django adds (one for LIKE) were kept up by every edge insert for nothing.
     workspace = models.ForeignKey(

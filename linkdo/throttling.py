@@ -14,8 +14,8 @@ turns a limit off. Each limit counts fixed windows (an hour for `20000/hour`) in
 COUNTER_LOCK_TIMEOUT for a lock on that table: a request is let through (and a line logged) rather
 than stalled behind a lock someone else holds.
 
-DRF's own throttle over Django's database cache costs 1.2 ms a check, more than GET task itself
-(docs/PERFORMANCE.md, "Issue 19"); even one upsert a request costs 0.2 ms. So each process
+DRF's own throttle over Django's database cache costs about 1 ms a check, more than GET task
+itself (docs/PERFORMANCE.md, "Limits"); even one upsert a request costs 0.2 ms. So each process
 reports its hits the way Kong's cluster rate limiting does with a sync rate: it adds its own hits
 to the last total it read and reports them in one statement when a second has passed or it holds
 5 % of the limit unreported.
@@ -197,7 +197,7 @@ class AddressRateThrottle(SharedRateThrottle):
 # Each key's first slot for this process is tried in one plain statement (what nearly every
 # request needs); only a key whose first slot is taken searches the others. Two round trips a
 # request in all, the least a limit kept across processes pays (docs/PERFORMANCE.md,
-# "concurrency slots").
+# "Limits").
 _SLOTS = 256
 _TRY_OTHERS_SQL = """
 SELECT %(base)s::bigint + s FROM generate_series(0, %(n)s - 1) s

@@ -102,6 +102,9 @@ def test_make_run_rides_out_a_database_restart_under_load(tmp_path):
     coming in. Afterwards requests succeed and the pending embeddings finish, with nothing run by
     hand: the worker reconnects with backoff and the supervisor kept both processes."""
     import socket
+    from urllib.parse import urlparse
+
+    from tests.workspaces.test_events_stream import Reader
 
     env = {**os.environ, "DJANGO_DEBUG": "true", "LINKDO_DATA_DIR": str(tmp_path / "db")}
     env.pop("DATABASE_URL", None)
@@ -144,18 +147,32 @@ def test_make_run_rides_out_a_database_restart_under_load(tmp_path):
         items = [{"id": f"p{i}", "title": f"pushed {i}"} for i in range(300)]
         assert http_json(base, "POST", "/api/tasks/sync", {"cursor": None, "tasks": items},
                         workspace="w")[0] == 200  # fmt: skip
+        # A browser's change stream, open through the outage (issue 33).
+        status, ticket = http_json(base, "POST", "/api/events/ticket", workspace="w")
+        assert status == 201
+        stream = Reader(base, urlparse(ticket["url"]).query)
+        assert stream.status == 200
+        heard = [int(e["id"]) for e in stream.events(2.0) if "id" in e]
+        assert heard, "the loader's creates were not heard"
         subprocess.run([*database, "stop"], cwd=ROOT, env=env, check=True, capture_output=True)
         time.sleep(8)  # the worker's listener notices; every answer meanwhile is a 503
         assert serve.poll() is None
         subprocess.run([*database, "start"], cwd=ROOT, env=env, check=True, capture_output=True)
         time.sleep(3)
         items = [{"id": f"after{i}", "title": f"after {i}"} for i in range(100)]
-        status = 0
+        status, body = 0, None
         deadline = time.monotonic() + 30
         while status != 200 and time.monotonic() < deadline:
-            status = http_json(base, "POST", "/api/tasks/sync",
-                              {"cursor": None, "tasks": items}, workspace="w")[0]  # fmt: skip
+            status, body = http_json(base, "POST", "/api/tasks/sync",
+                                     {"cursor": None, "tasks": items}, workspace="w")  # fmt: skip
         assert status == 200
+        after_outage = max(r["version"] for r in body["results"])
+        # The stream process listens again and pokes: the stream hears the push made after it.
+        later, deadline = [], time.monotonic() + 40
+        while not later or later[-1] < after_outage:
+            assert time.monotonic() < deadline, (heard[-3:], later[-3:], after_outage)
+            later += [int(e["id"]) for e in stream.events(5.0, first=True) if "id" in e]
+        stream.close()
         deadline = time.monotonic() + 150
         while _pending(base, "w") != 0:
             assert time.monotonic() < deadline, f"{_pending(base, 'w')} embeddings still pending"

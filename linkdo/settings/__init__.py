@@ -201,7 +201,8 @@ LINKDO_EVENTS_TICKET_SECONDS = env_int("LINKDO_EVENTS_TICKET_SECONDS", 60, minim
 LINKDO_SYNC_MAX_ITEMS = env_int("LINKDO_SYNC_MAX_ITEMS", 1000, minimum=1)
 # A push's exact auto-link work is (its retagged stored tasks) x (their tag-mates): about 3.7 us a
 # pair here, so 4,000,000 pairs is ~15 s, half of gunicorn's 30 s timeout (docs/PERFORMANCE.md,
-# "worst push"). New tasks choose among each tag set's most recent tasks and are not counted.
+# "Decisions the figures led to"). New tasks choose among each tag set's most recent tasks and
+# are not counted.
 LINKDO_SYNC_MAX_LINK_PAIRS = env_int("LINKDO_SYNC_MAX_LINK_PAIRS", 4_000_000, minimum=1000)
 # Each task links to at most this many of the tasks sharing a tag with it (None: to all of them).
 LINKDO_AUTOLINKS_PER_TASK = env_count_or_all("LINKDO_AUTOLINKS_PER_TASK", 5)

@@ -15,7 +15,7 @@ import pytest
 from bench.server import events_server, gunicorn
 from tests.helpers import database_url, http_json
 from workspaces.models import Workspace
-from workspaces.tickets import ticket_issue
+from workspaces.tickets import _fernet, ticket_issue
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -221,6 +221,8 @@ def test_tickets_and_limits(servers):
     _, _, events, _ = servers
     assert Reader(events, "ticket=made-up").status == 401
     assert Reader(events, "").status == 401
+    expired = _fernet().encrypt_at_time(json.dumps({"w": "live-e"}).encode(), int(time.time()) - 61)
+    assert Reader(events, f"ticket={expired.decode()}").status == 401
     open_ones = [Reader(events, ticket_query("live-e")) for _ in range(3)]
     assert [r.status for r in open_ones] == [200, 200, 200]
     refused = Reader(events, ticket_query("live-e"))
