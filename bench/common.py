@@ -1,5 +1,6 @@
 """Shared pieces of the benchmarks: timing, a throwaway workspace, and the result table."""
 
+import contextlib
 import functools
 import json
 import statistics
@@ -7,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 
@@ -111,3 +113,38 @@ def print_table(results: list[Result]) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print(line(row))
+
+
+# The provider settings a suite switches to the fake Gemini server (use_gemini).
+GEMINI_SETTINGS = (
+    "LINKDO_AI_PROVIDER", "GEMINI_API_KEY", "GEMINI_BASE_URL", "LINKDO_EMBED_ON_WRITE",
+)  # fmt: skip
+
+
+@contextlib.contextmanager
+def fake_gemini():
+    """A running fake Gemini server (tests/fake_gemini.py, reached by the real google-genai
+    client); the provider settings are restored and the server stopped on exit."""
+    from linkdo.ai import reset_providers
+    from tests.fake_gemini import FakeGemini
+
+    saved = {name: getattr(settings, name) for name in GEMINI_SETTINGS}
+    server = FakeGemini().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            setattr(settings, name, value)
+        reset_providers()
+
+
+def use_gemini(server, *, embed_on_write: str = "inline") -> None:
+    """Make this process embed with the fake server; `embed_on_write` as LINKDO_EMBED_ON_WRITE."""
+    from linkdo.ai import reset_providers
+
+    settings.LINKDO_AI_PROVIDER = "gemini"
+    settings.GEMINI_API_KEY = "bench-key"
+    settings.GEMINI_BASE_URL = server.base_url
+    settings.LINKDO_EMBED_ON_WRITE = embed_on_write
+    reset_providers()

@@ -8,23 +8,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
-from bench.common import Result, drop_workspace
-from linkdo.ai import reset_providers
+from bench.common import Result, drop_workspace, fake_gemini, use_gemini
 from linkdo.ai.local import LocalProvider
 from tests.fake_gemini import FakeGemini
 
 WORKSPACE = "bench-embeddings"
 TASKS = 1_000
-
-
-def _use_gemini(server: FakeGemini) -> None:
-    settings.LINKDO_AI_PROVIDER = "gemini"
-    settings.GEMINI_API_KEY = "bench-key"
-    settings.GEMINI_BASE_URL = server.base_url
-    # Calls per create are the inline path's (the default with Gemini answers first and lets the
-    # job embed: python -m bench events measures that one).
-    settings.LINKDO_EMBED_ON_WRITE = "inline"
-    reset_providers()
 
 
 def _call_counts(server: FakeGemini) -> list[Result]:
@@ -91,24 +80,13 @@ def _local_throughput() -> Result:
 
 
 def run() -> list[Result]:
-    saved = {
-        k: getattr(settings, k)
-        for k in (
-            "LINKDO_AI_PROVIDER",
-            "GEMINI_API_KEY",
-            "GEMINI_BASE_URL",
-            "LINKDO_EMBED_ON_WRITE",
-        )
-    }
-    server = FakeGemini().start()
-    drop_workspace(WORKSPACE)
-    try:
-        _use_gemini(server)
-        results = _call_counts(server)
-    finally:
+    with fake_gemini() as server:
         drop_workspace(WORKSPACE)
-        server.stop()
-        for name, value in saved.items():
-            setattr(settings, name, value)
-        reset_providers()
+        try:
+            # Calls per create are the inline path's (the default with Gemini answers first and
+            # lets the job embed: python -m bench events measures that one).
+            use_gemini(server, embed_on_write="inline")
+            results = _call_counts(server)
+        finally:
+            drop_workspace(WORKSPACE)
     return [*results, _local_throughput()]

@@ -14,11 +14,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 
-from bench.common import Result, drop_workspace
+from bench.common import Result, drop_workspace, fake_gemini, use_gemini
 from bench.server import events_server, job_workers, rss_bytes
-from linkdo.ai import reset_providers
 from tasks.models import Task
-from tests.fake_gemini import FakeGemini
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change, workspace_touch
 from workspaces.tickets import ticket_issue
@@ -103,14 +101,6 @@ CREATES = 30
 PROVIDER_LATENCY_S = 0.3
 
 
-def _use_gemini(server: FakeGemini, mode: str) -> None:
-    settings.LINKDO_AI_PROVIDER = "gemini"
-    settings.GEMINI_API_KEY = "bench-key"
-    settings.GEMINI_BASE_URL = server.base_url
-    settings.LINKDO_EMBED_ON_WRITE = mode
-    reset_providers()
-
-
 def _creates(client: Client, prefix: str) -> list[float]:
     times = []
     for i in range(CREATES):
@@ -144,49 +134,36 @@ def _create_without_waiting() -> list[Result]:
     """REST create with the provider at 300 ms: answered at once (the default) against embedded
     before the answer; and, with a job worker running, the time until the task's place by meaning
     is stored."""
-    saved = {
-        k: getattr(settings, k)
-        for k in (
-            "LINKDO_AI_PROVIDER",
-            "GEMINI_API_KEY",
-            "GEMINI_BASE_URL",
-            "LINKDO_EMBED_ON_WRITE",
-        )
-    }
-    server = FakeGemini().start()
     workspace = "bench-events-create"
-    drop_workspace(workspace)
     client = Client(HTTP_HOST="localhost", HTTP_X_WORKSPACE_ID=workspace)
-    try:
-        _use_gemini(server, "inline")
-        for i in range(5):  # a map basis: later tasks are placed by meaning
-            client.post("/api/tasks", {"id": f"seed{i}", "title": f"Seed task {i} of the map"},
-                        content_type="application/json")  # fmt: skip
-        server.latency_s = PROVIDER_LATENCY_S
-        inline = statistics.median(_creates(client, "inline"))
-        _use_gemini(server, "auto")
-        answered = statistics.median(_creates(client, "pending"))
-        env = {"LINKDO_AI_PROVIDER": "gemini", "GEMINI_API_KEY": "bench-key",
-               "GEMINI_BASE_URL": server.base_url,
-               "DATABASE_URL": os.environ.get("DATABASE_URL", "")}  # fmt: skip
-        placed = []
-        with job_workers(1, **env):
-            time.sleep(3)  # the worker has started and drained what was pending
-            for i in range(20):
-                started = time.perf_counter()
-                answer = client.post(
-                    "/api/tasks", {"id": f"placed{i}", "title": f"A task to place {i}"},
-                    content_type="application/json",
-                )  # fmt: skip
-                assert answer.status_code == 201
-                placed.append(_placed_after(workspace, f"placed{i}", started))
-                time.sleep(0.2)
-    finally:
+    with fake_gemini() as server:
         drop_workspace(workspace)
-        server.stop()
-        for name, value in saved.items():
-            setattr(settings, name, value)
-        reset_providers()
+        try:
+            use_gemini(server, embed_on_write="inline")
+            for i in range(5):  # a map basis: later tasks are placed by meaning
+                client.post("/api/tasks", {"id": f"seed{i}", "title": f"Seed task {i} of the map"},
+                            content_type="application/json")  # fmt: skip
+            server.latency_s = PROVIDER_LATENCY_S
+            inline = statistics.median(_creates(client, "inline"))
+            use_gemini(server, embed_on_write="auto")
+            answered = statistics.median(_creates(client, "pending"))
+            env = {"LINKDO_AI_PROVIDER": "gemini", "GEMINI_API_KEY": "bench-key",
+                   "GEMINI_BASE_URL": server.base_url,
+                   "DATABASE_URL": os.environ.get("DATABASE_URL", "")}  # fmt: skip
+            placed = []
+            with job_workers(1, **env):
+                time.sleep(3)  # the worker has started and drained what was pending
+                for i in range(20):
+                    started = time.perf_counter()
+                    answer = client.post(
+                        "/api/tasks", {"id": f"placed{i}", "title": f"A task to place {i}"},
+                        content_type="application/json",
+                    )  # fmt: skip
+                    assert answer.status_code == 201
+                    placed.append(_placed_after(workspace, f"placed{i}", started))
+                    time.sleep(0.2)
+        finally:
+            drop_workspace(workspace)
     floor = PROVIDER_LATENCY_S + 0.2
     return [
         Result("REST create p50, provider at 300 ms (answered pending)", answered * 1000,

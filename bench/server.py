@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -37,32 +36,29 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(*, workers: int = 2, **env: str):
-    """Yield (base_url, process); the server is stopped on exit."""
-    port = free_port()
-    full_env = {
-        **os.environ,
-        **SERVER_ENV,
-        **env,
-        "PORT": str(port),
-        "WEB_CONCURRENCY": str(workers),
-    }
-    binary = str(Path(sys.executable).parent / "gunicorn")
+def _server(command: list[str], env: dict[str, str], port: int):
+    """Start a server process on `port` with SERVER_ENV and `env`; yield (base_url, process)
+    once /health answers 200; stop it on exit."""
     process = subprocess.Popen(
-        [binary, "linkdo.wsgi", "--config", "deploy/gunicorn.conf.py"],
-        cwd=ROOT,
-        env=full_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+        command, cwd=ROOT, env={**os.environ, **SERVER_ENV, **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, process)
         yield base, process
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def gunicorn(*, workers: int = 2, **env: str):
+    """Yield (base_url, process): LinkDo under gunicorn with its configuration."""
+    port = free_port()
+    binary = str(Path(sys.executable).parent / "gunicorn")
+    command = [binary, "linkdo.wsgi", "--config", "deploy/gunicorn.conf.py"]
+    return _server(command, {**env, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}, port)
 
 
 @contextlib.contextmanager
@@ -89,32 +85,18 @@ def job_workers(count: int = 1, **env: str):
             process.wait(timeout=30)
 
 
-@contextlib.contextmanager
 def asgi_server(*, workers: int = 2, **env: str):
     """Yield (base_url, process): the whole app under uvicorn (Django's ASGI handler)."""
     port = free_port()
-    full_env = {**os.environ, **SERVER_ENV, **env}
     command = [sys.executable, "-m", "uvicorn", "django.core.asgi:get_asgi_application",
                "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                "--log-level", "warning", "--no-access-log"]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, process)
-        yield base, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    return _server(command, env, port)
 
 
-@contextlib.contextmanager
 def events_server(*, upstream: str | None = None, **env: str):
-    """Yield (base_url, process) of the stream process (workspaces.events); stopped on exit."""
+    """Yield (base_url, process) of the stream process (workspaces.events)."""
     port = free_port()
-    full_env = {**os.environ, **SERVER_ENV, **env}
     command = [
         sys.executable,
         "-m",
@@ -126,37 +108,7 @@ def events_server(*, upstream: str | None = None, **env: str):
     ]
     if upstream:
         command += ["--upstream", upstream]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_answering(f"{base}/api/events", process, 401)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _wait_answering(
-    url: str, process: subprocess.Popen, status: int, timeout_s: float = 60
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-        except urllib.error.HTTPError as error:
-            if error.code == status:
-                return
-        except OSError:
-            pass
-        if process.poll() is not None:
-            raise RuntimeError("the server exited:\n" + process.stderr.read()[-3000:])
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s")
-        time.sleep(0.2)
+    return _server(command, env, port)
 
 
 def _wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
@@ -169,9 +121,9 @@ def _wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 60) -
         except OSError:
             pass
         if process.poll() is not None:
-            raise RuntimeError("gunicorn exited:\n" + process.stderr.read()[-3000:])
+            raise RuntimeError("the server exited:\n" + process.stderr.read()[-3000:])
         if time.monotonic() > deadline:
-            raise RuntimeError(f"gunicorn did not answer /health within {timeout_s:.0f} s")
+            raise RuntimeError(f"the server did not answer /health within {timeout_s:.0f} s")
         time.sleep(0.3)
 
 

@@ -13,16 +13,15 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from bench.common import Result, drop_workspace, settle, sync_push
+from bench.common import Result, drop_workspace, fake_gemini, settle, sync_push, use_gemini
 from flows.jobs import jobs_run_until_idle
 from graph.models import Edge
 from graph.services import edges_link_by_tags
-from linkdo.ai import get_provider, reset_providers
+from linkdo.ai import get_provider
 from linkdo.ai.vectors import embedding_text
 from linkdo.db import copy
 from tasks.embeddings import embeddings_store
 from tasks.models import Task
-from tests.fake_gemini import FakeGemini
 from workspaces.models import Workspace
 
 TASKS, PUSHES = 5_000, 5
@@ -256,10 +255,11 @@ def _median_run(values: list[float], baselines: list[float]) -> tuple[float, flo
 
 def run() -> list[Result]:
     pushes = _pushes()
-    saved = {
-        k: getattr(settings, k) for k in ("LINKDO_AI_PROVIDER", "GEMINI_API_KEY", "GEMINI_BASE_URL")
-    }
-    server = FakeGemini().start()
+    with fake_gemini() as server:
+        return _run(pushes, server)
+
+
+def _run(pushes, server) -> list[Result]:
     try:
         # The first sync and its baselines, REPEAT times in turn; medians of each. Each push is
         # paired with its baseline (_run_pushes), and the background work with its least work
@@ -299,9 +299,7 @@ def run() -> list[Result]:
         raw = _raw_copy(pushes)
         copy_into_tasks, links_alone = _floor(pushes)
         embed_alone = _embed_alone(pushes)
-        settings.LINKDO_AI_PROVIDER, settings.GEMINI_API_KEY = "gemini", "bench-key"
-        settings.GEMINI_BASE_URL = server.base_url
-        reset_providers()
+        use_gemini(server)
         drop_workspace("bench-sync-gemini")
         server.reset()
         _run_pushes("bench-sync-gemini", pushes)
@@ -313,10 +311,6 @@ def run() -> list[Result]:
     finally:
         drop_workspace("bench-sync")
         drop_workspace("bench-sync-gemini")
-        server.stop()
-        for name, value in saved.items():
-            setattr(settings, name, value)
-        reset_providers()
     return [
         Result(f"first sync, {PUSHES} pushes x {TASKS // PUSHES:,} tasks, realistic tags (K = 5), median run of {REPEAT}",
                local_time * 1000, copy_tasks_edges * 1000, "ms", "ratio <= 3 (issue 18)",

@@ -82,6 +82,23 @@ def test_env_names_are_ones_the_settings_read():
         assert container["envFrom"][0]["secretRef"]["name"] == "linkdo-secrets"
 
 
+def test_deployments_keep_the_rate_limits_a_restore_fits_in():
+    """The k8s API once set 600/min per workspace, the limit under which the PWA's backup
+    restore lost half a workspace (issue 30): no deployment file may set a rate below the
+    defaults, which sit above the largest honest journey."""
+    docs = k8s_docs()
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    envs = [compose["services"][name].get("environment", {}) for name in compose["services"]]
+    for key, doc in docs.items():
+        if key.startswith("Deployment/"):
+            pod = doc["spec"]["template"]["spec"]
+            for container in [*pod.get("initContainers", []), *pod["containers"]]:
+                envs.append({e["name"]: e.get("value") for e in container.get("env", [])})
+    for env in envs:
+        for name in ("LINKDO_THROTTLE_WORKSPACE", "LINKDO_THROTTLE_IP"):
+            assert name not in env, f"{name}={env[name]} overrides the default"
+
+
 def test_ports_probes_and_services_agree():
     gunicorn_port = re.search(
         r'env_int\("PORT", (\d+)', (ROOT / "deploy/gunicorn.conf.py").read_text()
