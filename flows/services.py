@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from flows.jobs import embedding_enqueue
+from flows.recurrence import is_recurring_completion, occurrences_create
 from graph.map import provisional_positions, task_project_on_map
 from graph.services import edges_delete_for_tasks, edges_link_by_tags
 from linkdo.ai import AIProvider, get_provider
@@ -133,7 +134,8 @@ def task_update(
     *, workspace: Workspace, task: Task, data: dict, provider: AIProvider | None = None
 ) -> Task:
     """Apply a partial update; re-embed and re-place when the text changed, re-link auto edges when
-    the tags changed. An update that changes nothing writes nothing and calls no provider.
+    the tags changed, create the next occurrence when a recurring task is completed
+    (flows.recurrence). An update that changes nothing writes nothing and calls no provider.
 
     The provider is asked before the transaction, from the row as read; the changes are then applied
     to the row read under the workspace's change lock, so a concurrent write is never overwritten
@@ -173,6 +175,10 @@ def task_update(
             embedding_enqueue(workspace_id=workspace.pk)
         if "tags" in columns:
             edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
+        if is_recurring_completion(task, columns):
+            occurrences_create(
+                workspace=workspace, tasks=[task], version=version, now=task.updated_at
+            )
     return task
 
 

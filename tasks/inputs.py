@@ -3,9 +3,16 @@ push, import and capture (the HTTP layer and the flows both use it)."""
 
 from rest_framework import serializers
 
-from linkdo.fields import DueDateField, FiniteFloatField, RejectUnknownFieldsMixin, StrictCharField
+from linkdo.fields import (
+    DueDateField,
+    FiniteFloatField,
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    TimeZoneField,
+)
 from tasks import models
 from tasks.models import Priority, Status
+from tasks.recurrence import RecurrenceError, recurrence_normalised
 
 # Paths under /api/tasks/ that are not task ids.
 RESERVED_TASK_IDS = frozenset({"sync", "parse"})
@@ -61,6 +68,20 @@ class TaskWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         required=False,
     )
     due_date = DueDateField(allow_null=True, required=False)
+    due_timezone = TimeZoneField(
+        allow_null=True,
+        required=False,
+        help_text="The IANA zone the due time is read in (a recurring task's next occurrence falls "
+        "at the same wall-clock time there); null: UTC.",
+    )
+    recurrence = StrictCharField(  # its length is checked by recurrence_normalised
+        single_line=True,
+        allow_null=True,
+        allow_blank=True,
+        required=False,
+        help_text="An RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO; completing the task creates "
+        "the next occurrence. Null or empty: the task does not recur.",
+    )
     x = FiniteFloatField(
         min_value=-models.MAX_COORDINATE, max_value=models.MAX_COORDINATE, required=False
     )
@@ -70,3 +91,14 @@ class TaskWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
     def validate_tags(self, value):
         return normalise_tags(value)
+
+    def validate_due_timezone(self, value):
+        return None if value is None else value.key
+
+    def validate_recurrence(self, value):
+        if not value:
+            return None
+        try:
+            return recurrence_normalised(value)
+        except RecurrenceError as exc:
+            raise serializers.ValidationError(str(exc)) from None

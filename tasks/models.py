@@ -8,6 +8,7 @@ from django.db.models import Value
 from django.db.models.functions import Now
 from pgvector.django import HnswIndex, VectorField
 
+from tasks.recurrence import MAX_RECURRENCE_LENGTH
 from workspaces.models import Workspace, WorkspaceQuerySet
 
 MAX_ID_LENGTH = 128
@@ -35,7 +36,7 @@ class Status(models.TextChoices):
 
 # Fields stored apart that are one value to a client: merged and versioned together, or a merge
 # could take the date from one device and the "has a time" flag from another.
-LINKED_FIELDS = (frozenset({"due_date", "due_date_has_time"}),)
+LINKED_FIELDS = (frozenset({"due_date", "due_date_has_time", "due_timezone"}),)
 
 
 def linked_fields(names) -> set[str]:
@@ -62,6 +63,11 @@ class Task(models.Model):
     due_date = models.DateTimeField(null=True, blank=True)
     # The PWA sends plain dates (YYYY-MM-DD); remember that, so they go back out as plain dates.
     due_date_has_time = models.BooleanField(default=False)
+    # The IANA zone a due time is read in (what "15:00" meant): a recurring task's next occurrence
+    # falls at the same wall-clock time there, its weekdays are that zone's. NULL: UTC.
+    due_timezone = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL is "none given"
+    # An RFC 5545 RRULE (tasks.recurrence): completing the task creates its next occurrence.
+    recurrence = models.CharField(max_length=MAX_RECURRENCE_LENGTH, null=True, blank=True)  # noqa: DJ001 - NULL is "does not recur"
     # sha256 of (model, text) the stored vector (task.embedding, an Embedding row) was computed
     # from; NULL while the embedding is pending (the provider failed or timed out), which
     # `manage.py reembed --pending` fills in.

@@ -203,9 +203,12 @@ def task_insert(task: Task) -> None:
 # survives but its row.
 _REVIVED_FIELDS = (
     "title", "description", "priority", "status", "category", "tags", "due_date",
-    "due_date_has_time", "embedding_hash", "x", "y", "cluster", "place_pending", "version",
-    "field_versions", "deleted_at", "completed_at", "created_at", "updated_at",
+    "due_date_has_time", "due_timezone", "recurrence", "embedding_hash", "x", "y", "cluster",
+    "place_pending", "version", "field_versions", "deleted_at", "completed_at", "created_at",
+    "updated_at",
 )  # fmt: skip
+# The ones that take the change's field version.
+_REVIVED_CLIENT_FIELDS = _REVIVED_FIELDS[: _REVIVED_FIELDS.index("version")]
 
 
 def task_revive(task: Task, *, pk: int, has_vector: bool) -> None:
@@ -213,7 +216,7 @@ def task_revive(task: Task, *, pk: int, has_vector: bool) -> None:
     task.pk = pk
     task.cluster = None
     task.deleted_at = None
-    task.field_versions = dict.fromkeys(_REVIVED_FIELDS[:13], task.version)
+    task.field_versions = dict.fromkeys(_REVIVED_CLIENT_FIELDS, task.version)
     task.embedding_error = None  # a refusal was for the deleted task's text
     task.save(update_fields=(*_REVIVED_FIELDS, "embedding_error"))
     if not has_vector:  # the deleted text's vector must not stand for the new one

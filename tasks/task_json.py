@@ -22,6 +22,13 @@ TASK_JSON = {
     "due_date": serializers.CharField(
         allow_null=True, help_text="YYYY-MM-DD or an ISO 8601 date-time, as it was sent."
     ),
+    "due_timezone": serializers.CharField(
+        allow_null=True, help_text="The IANA zone the due time is read in; null: UTC."
+    ),
+    "recurrence": serializers.CharField(
+        allow_null=True,
+        help_text="An RFC 5545 RRULE (FREQ=WEEKLY;BYDAY=MO), or null when the task does not recur.",
+    ),
     "embedding_status": serializers.ChoiceField(
         choices=["pending", "ready", "failed"],
         help_text="pending: the text changed and no embedding is stored for it yet; failed: the "

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from flows.recurrence import is_recurring_completion, occurrences_create
 from flows.sync.items import (
     EdgeItem,
     Rejected,
@@ -40,7 +41,7 @@ from workspaces.services import workspace_lock, workspace_set_version
 _DEFAULTS = {
     name: Task._meta.get_field(name).get_default()
     for name in ("description", "priority", "status", "category", "tags", "due_date",
-                 "due_date_has_time", "x", "y")
+                 "due_date_has_time", "due_timezone", "recurrence", "x", "y")
 }  # fmt: skip
 
 
@@ -132,6 +133,7 @@ class _TaskWriter:
         self.update_fields: set[str] = set()
         self.deletes: list[Task] = []
         self.relink: list[Task] = []
+        self.completed_recurring: list[Task] = []
         self.results: dict[int, dict] = {}
 
     def decide(self, item: TaskItem, row: Task | None) -> None:
@@ -209,6 +211,8 @@ class _TaskWriter:
         self.update_fields |= task_apply(row, diff, version=self.version, changed_at=changed_at)
         if "tags" in diff:
             self.relink.append(row)
+        if is_recurring_completion(row, set(diff)):
+            self.completed_recurring.append(row)
         self.updates[row.pk] = row
 
     def write(self) -> None:
@@ -224,6 +228,11 @@ class _TaskWriter:
                 row["id"] = ids[row["client_id"]]
         if self.updates:
             Task.objects.bulk_update(list(self.updates.values()), sorted(self.update_fields))
+        if self.completed_recurring:  # the next occurrences, which clients pull
+            occurrences_create(
+                workspace=self.workspace, tasks=self.completed_recurring, version=self.version,
+                now=self.now,
+            )  # fmt: skip
         if self.deletes:
             ids = [row.pk for row in self.deletes]
             edges_delete_for_tasks(workspace=self.workspace, task_ids=ids, version=self.version)

@@ -17,13 +17,15 @@ BODY = {
     "status": "done",
     "category": "home",
     "tags": ["garden", "home"],
-    "due_date": "2026-12-24",
+    "due_date": "2026-12-24T09:00:00+09:00",
+    "due_timezone": "Asia/Seoul",
+    "recurrence": "FREQ=WEEKLY;BYDAY=TH",
     "x": 3.5,
     "y": -2.0,
 }
 # What a create decides the same way on every path (times, ids and the version differ).
 COMPARED = ("title", "description", "priority", "status", "category", "tags", "due_date",
-            "due_date_has_time", "x", "y", "place_pending", "cluster", "deleted_at",
+            "due_date_has_time", "due_timezone", "recurrence", "x", "y", "place_pending", "cluster", "deleted_at",
             "embedding_error", "field_versions")  # fmt: skip
 
 

@@ -20,6 +20,8 @@ TASK_KEYS = {
     "category",
     "tags",
     "due_date",
+    "due_timezone",
+    "recurrence",
     "embedding_status",
     "embedding_error",
     "cluster",
