@@ -299,7 +299,10 @@ class TaskViewSet(WorkspaceViewSet):
     def _parse(self, request, body: dict) -> Response:
         today = body.get("today") or datetime.now(body["timezone"]).date()
         key = caller_gemini_key(request)
-        parsed = tasks_parse(workspace=self.workspace, text=body["text"], today=today, api_key=key)
+        parsed = tasks_parse(
+            workspace=self.workspace, text=body["text"], today=today, zone=body["timezone"],
+            api_key=key,
+        )  # fmt: skip
         if not body["create"] or not parsed["tasks"]:
             return Response(parsed)
         tasks = tasks_create_parsed(

@@ -7,7 +7,8 @@ import json
 import logging
 import unicodedata
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,11 +17,13 @@ from rest_framework import serializers
 from flows.services import tasks_create
 from linkdo.ai import AIProvider, ProviderError, get_tag_provider
 from linkdo.errors import TooLargeError, errors_text
+from linkdo.fields import iso_datetime, validate_year_range
 from tags.services import tag_vocabulary, tags_named_in
 from tasks import models
-from tasks.capture_rules import capture_tasks
+from tasks.capture_rules import capture_tasks, phrases_in
 from tasks.inputs import TaskWriteSerializer
-from tasks.models import Task
+from tasks.models import Priority, Task
+from tasks.recurrence import RecurrenceError, recurrence_normalised
 from tasks.selectors import category_list, link_pairs_estimate, tag_counts
 from workspaces.models import Workspace
 
@@ -31,11 +34,19 @@ MAX_TAGS_PER_TASK = 3
 
 
 class ParsedTaskSerializer(serializers.Serializer):
-    """One task as the parse answers it; an LLM's answer is checked against it too."""
+    """One task as the language model answers it (linkdo.ai.gemini.PARSE_SCHEMA); checked before
+    it becomes a draft."""
 
     title = serializers.CharField(max_length=models.MAX_TITLE_LENGTH)
     description = serializers.CharField(allow_blank=True, default="", max_length=2000)
-    due_date = serializers.DateField(allow_null=True, default=None)
+    due_date = serializers.DateField(
+        allow_null=True, default=None, validators=[validate_year_range]
+    )
+    due_time = serializers.RegexField(
+        r"^([01]?\d|2[0-3]):[0-5]\d$", allow_null=True, required=False, default=None
+    )
+    recurrence = serializers.CharField(allow_null=True, allow_blank=True, default=None)
+    priority = serializers.ChoiceField(choices=Priority.choices, allow_null=True, default=None)
     category = serializers.CharField(max_length=models.MAX_CATEGORY_LENGTH, default="general")
     tags = serializers.ListField(
         child=serializers.CharField(max_length=models.MAX_TAG_LENGTH, allow_blank=True),
@@ -44,21 +55,35 @@ class ParsedTaskSerializer(serializers.Serializer):
     )
     source_text = serializers.CharField(allow_blank=True, default="")
 
+    def validate_recurrence(self, value):
+        try:
+            return recurrence_normalised(value) if value else None
+        except RecurrenceError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
 
 def tasks_parse(
-    *, workspace: Workspace, text: str, today: date, api_key: str | None = None
+    *,
+    workspace: Workspace,
+    text: str,
+    today: date,
+    zone: ZoneInfo | None = None,
+    api_key: str | None = None,
 ) -> dict:
-    """{"tasks": [{title, description, due_date, category, tags, source_text}], "source": "llm" |
-    "rules"}; never raises for a provider failure (the rules answer then)."""
+    """{"tasks": [draft], "source": "llm" | "rules"}, a draft being {title, description, due_date,
+    due_timezone, recurrence, priority, category, tags, source_text, matches}; a time makes
+    due_date a UTC date-time read in `zone`. Never raises for a provider failure (the rules
+    answer then)."""
+    zone = zone or ZoneInfo("UTC")
     text = without_format_characters(text)
     counts = tag_counts(workspace=workspace)
     vocabulary = tag_vocabulary(counts)
     categories = category_list(workspace=workspace)
     provider = get_tag_provider(api_key=api_key)
-    found = _from_llm(provider, workspace, text, today, vocabulary, categories)
+    found = _from_llm(provider, workspace, text, today, zone, vocabulary, categories)
     if found is not None:
         return {"tasks": found, "source": "llm"}
-    return {"tasks": _from_rules(text, today, vocabulary, categories), "source": "rules"}
+    return {"tasks": _from_rules(text, today, zone, vocabulary, categories), "source": "rules"}
 
 
 # Invisible characters (Unicode category Cf): bidirectional overrides (U+202E turned a title around
@@ -73,11 +98,11 @@ def without_format_characters(text: str) -> str:
     )
 
 
-def _from_llm(provider: AIProvider, workspace, text, today, vocabulary, categories):
+def _from_llm(provider: AIProvider, workspace, text, today, zone, vocabulary, categories):
     model = getattr(provider, "text_model", None)
     if model is None:
         return None
-    context = [workspace.pk, model, text, today.isoformat(), vocabulary, categories]
+    context = [workspace.pk, model, text, today.isoformat(), zone.key, vocabulary, categories]
     key = "parse-tasks:" + hashlib.sha256(json.dumps(context).encode()).hexdigest()
     if (cached := cache.get(key)) is not None:
         return cached
@@ -89,7 +114,7 @@ def _from_llm(provider: AIProvider, workspace, text, today, vocabulary, categori
             categories=categories[:PROMPT_VOCABULARY],
             deadline_s=settings.LINKDO_PARSE_TIMEOUT_S,
         )
-        found = _checked(answer)
+        found = _checked(answer, text, zone)
     except ProviderError as exc:
         logger.warning("task parsing falls back to the rules: %s", exc)
         return None
@@ -97,47 +122,87 @@ def _from_llm(provider: AIProvider, workspace, text, today, vocabulary, categori
     return found
 
 
-def _checked(answer: list[dict]) -> list[dict]:
-    """The LLM's tasks in the answer's shape, or ProviderError when one is off the schema."""
+def _checked(answer: list[dict], text: str, zone: ZoneInfo) -> list[dict]:
+    """The LLM's tasks as drafts, or ProviderError when one is off the schema. Its `matches` are
+    the phrases the rules read in the task's source text (a model gives no offsets)."""
     serializer = ParsedTaskSerializer(data=answer, many=True)
     if not serializer.is_valid():
         raise ProviderError(
             f"Gemini task answer was off the schema: {errors_text(serializer.errors)}"
         )
-    return [
-        {
-            **item,
-            # One line each, as a task's title, category and tags must be: a model's line break
-            # is no reason to refuse the person's text.
-            "title": _one_line(item["title"]),
-            "category": _one_line(item["category"]) or "general",
-            "due_date": item["due_date"] and item["due_date"].isoformat(),
-            "tags": list(dict.fromkeys(filter(None, map(_one_line, item["tags"]))))[
-                :MAX_TAGS_PER_TASK
-            ],
-        }
-        for item in serializer.validated_data
-        if item["title"].strip()
-    ]
+    drafts = []
+    for item in serializer.validated_data:
+        if not item["title"].strip():
+            continue
+        hour_minute = item["due_time"] and time.fromisoformat(item["due_time"].zfill(5))
+        drafts.append(
+            _draft(
+                # One line each, as a task's title, category and tags must be: a model's line
+                # break is no reason to refuse the person's text.
+                title=_one_line(item["title"]),
+                description=item["description"],
+                due=item["due_date"],
+                due_time=hour_minute,
+                zone=zone,
+                recurrence=item["recurrence"],
+                priority=item["priority"],
+                category=_one_line(item["category"]) or "general",
+                tags=list(dict.fromkeys(filter(None, map(_one_line, item["tags"]))))[
+                    :MAX_TAGS_PER_TASK
+                ],
+                source_text=item["source_text"],
+                matches=phrases_in(text, item["source_text"]),
+            )
+        )
+    return drafts
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _from_rules(text: str, today: date, vocabulary: list[str], categories: list[str]) -> list:
+def _draft(*, due: date | None, due_time: time | None, zone: ZoneInfo, **fields) -> dict:
+    """A draft in the answer's key order; with a time, due_date is the UTC date-time of that wall
+    clock time in `zone`, and due_timezone names the zone."""
+    if due is not None and due_time is not None:
+        moment = datetime.combine(due, due_time, zone).astimezone(UTC)
+        due_text, due_zone = iso_datetime(moment), zone.key
+    else:
+        due_text, due_zone = due and due.isoformat(), None
+    return {
+        "title": fields["title"][: models.MAX_TITLE_LENGTH],
+        "description": fields["description"],
+        "due_date": due_text,
+        "due_timezone": due_zone,
+        "recurrence": fields["recurrence"],
+        "priority": fields["priority"],
+        "category": fields["category"],
+        "tags": fields["tags"],
+        "source_text": fields["source_text"],
+        "matches": fields["matches"],
+    }
+
+
+def _from_rules(text: str, today: date, zone, vocabulary: list[str], categories: list[str]):
     found = []
     for task in capture_tasks(text, today=today):
         named_categories = tags_named_in(task.source_text, categories)
+        named_tags = tags_named_in(task.source_text, vocabulary)
+        tags = list(dict.fromkeys([*task.tags, *named_tags]))
         found.append(
-            {
-                "title": task.title[: models.MAX_TITLE_LENGTH],
-                "description": "",
-                "due_date": task.due_date and task.due_date.isoformat(),
-                "category": named_categories[0] if named_categories else "general",
-                "tags": tags_named_in(task.source_text, vocabulary)[:MAX_TAGS_PER_TASK],
-                "source_text": task.source_text,
-            }
+            _draft(
+                title=task.title,
+                description="",
+                due=task.due_date,
+                due_time=task.due_time,
+                zone=zone,
+                recurrence=task.recurrence,
+                priority=task.priority,
+                category=task.category or (named_categories[0] if named_categories else "general"),
+                tags=tags[: max(MAX_TAGS_PER_TASK, len(task.tags))],
+                source_text=task.source_text,
+                matches=task.matches,
+            )
         )
     return found
 
@@ -147,6 +212,10 @@ def _from_rules(text: str, today: date, vocabulary: list[str], categories: list[
 # an embedded new task is ranked against every tag-mate (about 7 us a pair: 625 tasks in a
 # workspace of 3,600 sharing their tag took 16 s of linking), a pending one is not.
 EMBED_ON_WRITE_MAX = 50
+
+
+# The draft's fields a created task takes (a draft without a marker leaves the default priority).
+_STORED = ("title", "description", "category", "tags", "priority", "recurrence", "due_timezone")
 
 
 def tasks_create_parsed(
@@ -168,7 +237,7 @@ def tasks_create_parsed(
     for item in parsed:
         data = {
             "id": f"p-{uuid.uuid4().hex}",
-            **{name: item[name] for name in ("title", "description", "category", "tags")},
+            **{name: item[name] for name in _STORED if item.get(name) is not None},
             "due_date": item["due_date"],
         }
         serializer = TaskWriteSerializer(data=data)

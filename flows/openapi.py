@@ -4,6 +4,7 @@ tests check that real answers validate against these). The request is flows.api.
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
+from tasks.models import Priority
 from tasks.openapi import TaskSerializer
 
 SYNC_STATUSES = ["created", "updated", "unchanged", "deleted", "conflict", "rejected"]
@@ -67,13 +68,39 @@ class SyncResponseSerializer(serializers.Serializer):
     )
 
 
+class ParseMatchSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["date", "time", "recurrence", "priority", "tag", "category"]
+    )
+    text = serializers.CharField(help_text="The words as written.")
+    start = serializers.IntegerField(help_text="Offset in the request's text (characters).")
+    end = serializers.IntegerField()
+
+
 class ParsedTaskOutSerializer(serializers.Serializer):
     title = serializers.CharField()
     description = serializers.CharField()
-    due_date = serializers.DateField(allow_null=True)
+    due_date = serializers.CharField(
+        allow_null=True,
+        help_text="YYYY-MM-DD, or a UTC date-time when the text names a time (read in `timezone`).",
+    )
+    due_timezone = serializers.CharField(
+        allow_null=True, help_text="The request's time zone when the text names a time."
+    )
+    recurrence = serializers.CharField(
+        allow_null=True, help_text="An RFC 5545 RRULE (`매주 월요일`: FREQ=WEEKLY;BYDAY=MO)."
+    )
+    priority = serializers.ChoiceField(
+        choices=Priority.choices,
+        allow_null=True,
+        help_text="From a marker (!!, p1, 급함); null: none.",
+    )
     category = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
     source_text = serializers.CharField(help_text="The part of the text the task comes from.")
+    matches = ParseMatchSerializer(
+        many=True, help_text="What was read as a date, time, recurrence or marker, to underline."
+    )
 
 
 class ParseResponseSerializer(serializers.Serializer):

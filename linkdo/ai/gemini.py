@@ -44,6 +44,17 @@ PARSE_SCHEMA = {
                     "title": {"type": "string"},
                     "description": {"type": "string"},
                     "due_date": {"type": "string", "nullable": True, "description": "YYYY-MM-DD"},
+                    "due_time": {"type": "string", "nullable": True, "description": "HH:MM, 24 h"},
+                    "recurrence": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "RFC 5545 RRULE without DTSTART, e.g. FREQ=WEEKLY;BYDAY=MO",
+                    },
+                    "priority": {
+                        "type": "string",
+                        "nullable": True,
+                        "enum": ["low", "medium", "high", "critical"],
+                    },
                     "category": {"type": "string"},
                     "tags": {"type": "array", "items": {"type": "string"}},
                     "source_text": {"type": "string"},
@@ -54,11 +65,18 @@ PARSE_SCHEMA = {
     },
     "required": ["tasks"],
 }
-PARSE_PROMPT = """Split this note into the separate to-do tasks it contains (none if it holds no task).
-For each task: a short title in the note's language, a description only if the note says more,
-the due date as YYYY-MM-DD (or null) resolved against today, {today} (a weekday means the next
-one), a category from the workspace's categories when one fits, and 1 to 3 short tags,
-preferring the workspace's existing tags. source_text is the part of the note the task comes from.
+PARSE_PROMPT = """Split this note into the separate to-do tasks it contains (none if it holds no task:
+small talk such as "nice weather today" or "피곤하다" is no task).
+For each task: a short title in the note's language without the date, time, recurrence and
+markers; a description only if the note says more; the due date as YYYY-MM-DD (or null) resolved
+against today, {today} (a weekday means the next one; a recurring task is due at its first
+occurrence); due_time as HH:MM (24 h) when the note names a time ("오후 3시" is 15:00), else null;
+recurrence as an RFC 5545 RRULE when the task repeats ("매주 월요일": FREQ=WEEKLY;BYDAY=MO, "every
+other Tuesday": FREQ=WEEKLY;INTERVAL=2;BYDAY=TU, "every 3rd Friday": FREQ=MONTHLY;BYDAY=3FR),
+else null; priority from markers only (p1, !!, 급함, urgent: critical; p2, !, 중요, important:
+high; p3: medium; p4: low), else null; a category from `@word` or from the workspace's categories
+when one fits; tags from `#word` first, then 1 to 3 short tags preferring the workspace's
+existing tags. source_text is the part of the note the task comes from.
 Workspace categories: {categories}
 Workspace tags: {vocabulary}
 

@@ -43,7 +43,9 @@ KOREAN = [
     Case("다음 달 3일에 여권 갱신", [T("여권 갱신", "2027-01-03")]),
     Case("ㅎㅎ 오늘 날씨 좋다", []),
     # Recurrence
-    Case("매주 월요일 분리수거하기", [T("분리수거하기", "2026-12-14", every="FREQ=WEEKLY;BYDAY=MO")]),
+    Case(
+        "매주 월요일 분리수거하기", [T("분리수거하기", "2026-12-14", every="FREQ=WEEKLY;BYDAY=MO")]
+    ),
     Case("매일 아침 비타민 먹기", [T("비타민 먹기", "2026-12-09", every="FREQ=DAILY")]),
     Case(
         "격주 금요일 팀 회고",
@@ -54,7 +56,10 @@ KOREAN = [
         "매년 3월 1일 자동차세 납부",
         [T("자동차세 납부", "2027-03-01", every="FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1")],
     ),
-    Case("평일마다 스트레칭하기", [T("스트레칭하기", "2026-12-09", every=f"FREQ=WEEKLY;BYDAY={WEEKDAYS}")]),
+    Case(
+        "평일마다 스트레칭하기",
+        [T("스트레칭하기", "2026-12-09", every=f"FREQ=WEEKLY;BYDAY={WEEKDAYS}")],
+    ),
     Case(
         "매주 화요일과 목요일에 요가 가기",
         [T("요가 가기", "2026-12-10", every="FREQ=WEEKLY;BYDAY=TU,TH")],
@@ -89,7 +94,9 @@ KOREAN = [
     Case("금요일 오전 10시 반 면접 보기", [T("면접 보기", "2026-12-11", "10:30")]),
     Case("모레 아침 9시에 은행 가기", [T("은행 가기", "2026-12-11", "09:00")]),
     Case("오후 4시까지 견적서 보내기", [T("견적서 보내기", "2026-12-09", "16:00")]),
-    Case("12월 20일 오후 6시 30분 송년회 예약 확인", [T("송년회 예약 확인", "2026-12-20", "18:30")]),
+    Case(
+        "12월 20일 오후 6시 30분 송년회 예약 확인", [T("송년회 예약 확인", "2026-12-20", "18:30")]
+    ),
     Case("내일 14:00 고객 미팅", [T("고객 미팅", "2026-12-10", "14:00")]),
     Case("정오에 점심 약속 잡기", [T("점심 약속 잡기", "2026-12-09", "12:00")]),
     Case("다음 주 화요일 오전 11시 병원 진료", [T("병원 진료", "2026-12-15", "11:00")]),
@@ -162,7 +169,9 @@ KOREAN = [
         [T("한 해 회고 쓰기", "2026-12-31", every="FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31")],
     ),
     Case("#독서 이번 주말에 책 한 권 읽기", [T("책 한 권 읽기", "2026-12-12", tags=("독서",))]),
-    Case("다음 주 금요일 오후 3시 치과 !!", [T("치과", "2026-12-18", "15:00", priority="critical")]),
+    Case(
+        "다음 주 금요일 오후 3시 치과 !!", [T("치과", "2026-12-18", "15:00", priority="critical")]
+    ),
     Case(
         "매주 월요일 오전 9시 주간 회의 @회사",
         [T("주간 회의", "2026-12-14", "09:00", "FREQ=WEEKLY;BYDAY=MO", category="회사")],
@@ -180,7 +189,10 @@ KOREAN = [
 ENGLISH = [
     Case("In three days, return the library books", [T("return the library books", "2026-12-12")]),
     Case("Renew passport in 2 weeks", [T("Renew passport", "2026-12-23")]),
-    Case("Finish the quarterly report by end of month", [T("Finish the quarterly report", "2026-12-31")]),
+    Case(
+        "Finish the quarterly report by end of month",
+        [T("Finish the quarterly report", "2026-12-31")],
+    ),
     Case("Pay rent on the 5th", [T("Pay rent", "2027-01-05")]),
     Case("lol nice weather today", []),
     # Recurrence
@@ -192,8 +204,12 @@ ENGLISH = [
         "every other Tuesday water the cactus",
         [T("water the cactus", "2026-12-15", every="FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")],
     ),
-    Case("Team sync every 3rd Friday", [T("Team sync", "2026-12-18", every="FREQ=MONTHLY;BYDAY=3FR")]),
-    Case("Stretch every weekday", [T("Stretch", "2026-12-09", every=f"FREQ=WEEKLY;BYDAY={WEEKDAYS}")]),
+    Case(
+        "Team sync every 3rd Friday", [T("Team sync", "2026-12-18", every="FREQ=MONTHLY;BYDAY=3FR")]
+    ),
+    Case(
+        "Stretch every weekday", [T("Stretch", "2026-12-09", every=f"FREQ=WEEKLY;BYDAY={WEEKDAYS}")]
+    ),
     Case(
         "Call grandma every Sunday at 5pm",
         [T("Call grandma", "2026-12-13", "17:00", every="FREQ=WEEKLY;BYDAY=SU")],
@@ -257,15 +273,21 @@ ENGLISH = [
     # Markers
     Case("Fix the login bug p1", [T("Fix the login bug", priority="critical")]),
     Case("!! renew car insurance", [T("renew car insurance", priority="critical")]),
-    Case("Buy a birthday gift for Mia #family", [T("Buy a birthday gift for Mia", tags=("family",))]),
+    Case(
+        "Buy a birthday gift for Mia #family", [T("Buy a birthday gift for Mia", tags=("family",))]
+    ),
     Case("urgent: reply to the landlord", [T("reply to the landlord", priority="critical")]),
     Case("Prepare slides @work tomorrow", [T("Prepare slides", "2026-12-10", category="work")]),
     Case(
         "p2 update the budget sheet by Friday",
         [T("update the budget sheet", "2026-12-11", priority="high")],
     ),
-    Case("Email the contract to legal asap", [T("Email the contract to legal", priority="critical")]),
-    Case("Order printer ink #office #supplies", [T("Order printer ink", tags=("office", "supplies"))]),
+    Case(
+        "Email the contract to legal asap", [T("Email the contract to legal", priority="critical")]
+    ),
+    Case(
+        "Order printer ink #office #supplies", [T("Order printer ink", tags=("office", "supplies"))]
+    ),
     Case("important: sign the lease", [T("sign the lease", priority="high")]),
     Case("Tidy the garage p4", [T("Tidy the garage", priority="low")]),
     Case(
@@ -330,10 +352,20 @@ ENGLISH = [Case(c.text, c.expected, "en") for c in ENGLISH]
 
 MIXED = [
     Case("내일 오후 2시 Zoom 미팅", [T("Zoom 미팅", "2026-12-10", "14:00")], "mixed"),
-    Case("매주 금요일 PR 리뷰하기", [T("PR 리뷰하기", "2026-12-11", every="FREQ=WEEKLY;BYDAY=FR")], "mixed"),
-    Case("#work 금요일까지 slides 수정하기", [T("slides 수정하기", "2026-12-11", tags=("work",))], "mixed"),
+    Case(
+        "매주 금요일 PR 리뷰하기",
+        [T("PR 리뷰하기", "2026-12-11", every="FREQ=WEEKLY;BYDAY=FR")],
+        "mixed",
+    ),
+    Case(
+        "#work 금요일까지 slides 수정하기",
+        [T("slides 수정하기", "2026-12-11", tags=("work",))],
+        "mixed",
+    ),
     Case("p1 AWS 요금 확인하기", [T("AWS 요금 확인하기", priority="critical")], "mixed"),
-    Case("Netflix 구독 해지하기 이번 달 말까지", [T("Netflix 구독 해지하기", "2026-12-31")], "mixed"),
+    Case(
+        "Netflix 구독 해지하기 이번 달 말까지", [T("Netflix 구독 해지하기", "2026-12-31")], "mixed"
+    ),
 ]
 
 CASES = KOREAN + ENGLISH + MIXED

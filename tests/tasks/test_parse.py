@@ -162,7 +162,9 @@ def test_gemini_answers_with_the_workspace_vocabulary_and_is_cached(client_a, ws
     assert body == {
         "tasks": [
             {"title": "Buy milk", "description": "", "due_date": "2026-11-24",
-             "category": "home", "tags": ["errand", "shopping"], "source_text": "buy milk tomorrow"}
+             "due_timezone": None, "recurrence": None, "priority": None,
+             "category": "home", "tags": ["errand", "shopping"], "source_text": "buy milk tomorrow",
+             "matches": [{"kind": "date", "text": "tomorrow", "start": 9, "end": 17}]}
         ],
         "source": "llm",
     }  # fmt: skip
