@@ -52,7 +52,9 @@ EN_TIME = re.compile(
     r"(?i)\b(?:(?:at|by|for|from|around)\s+)?(?:"
     r"(?P<h>\d{1,2})(?::(?P<min>[0-5]\d))?\s*(?P<ampm>[ap])\.?m\.?(?![\w])"
     r"|(?P<h24>[01]?\d|2[0-3]):(?P<min24>[0-5]\d)(?!\d)"
-    r"|(?P<noon>noon|midday|midnight)\b)"
+    r"|(?P<noon>noon|midday|midnight)\b"
+    # A bare hour after `at`, where nothing else can follow it ("every morning at 8").
+    r"|(?<=at\s)(?P<bare>1[0-2]|[1-9])(?=\s*$|\s*[,.;!]|\s+(?:on|every|tomorrow|today|tonight)\b))"
 )
 
 
@@ -75,6 +77,9 @@ def _english_time(m: re.Match) -> time:
         return time(0) if m["noon"].lower() == "midnight" else time(12)
     if m["h24"] is not None:
         return time(int(m["h24"]), int(m["min24"]))
+    if m["bare"] is not None:  # 7 to 11 in the morning, 12 at noon, 1 to 6 in the afternoon
+        hour = int(m["bare"])
+        return time(hour + 12 if hour <= 6 else hour)
     hour, minute = int(m["h"]) % 12, int(m["min"] or 0)
     return time(hour + (12 if m["ampm"].lower() == "p" else 0), minute)
 
@@ -217,8 +222,12 @@ def first_occurrence(rule: str, today: date, *, on_or_after: date | None = None)
 
 
 def blank(text: str, spans) -> str:
-    """`text` with the spans replaced by spaces (same length: offsets stay valid)."""
+    """`text` with the spans replaced by spaces (same length: offsets stay valid). An
+    exclamation-mark marker also ends its sentence, as it did before it was read as a marker
+    (`여권 갱신 !! 모레 은행 가기` is two tasks): it becomes a line break."""
     chars = list(text)
     for span in spans:
         chars[span.start : span.end] = " " * (span.end - span.start)
+        if text[span.start] == "!":
+            chars[span.start] = "\n"
     return "".join(chars)

@@ -67,7 +67,12 @@ KO_DATE = re.compile(
     r"|(?P<iso>\d{4}-\d{1,2}-\d{1,2})|(?P<md>\b\d{1,2}/\d{1,2}\b)"
     r"|(?<![\d월])(?P<dom>\d{1,2})\s*일(?=에|까지|\s|$)"
 )
-KO_DATE_TAIL = re.compile(r"^\s*(?:까지는|까지|에는|에|까진|중에|안에|내에|은|는)(?=[\s,]|$)")
+# What ties a date to the task (`까지`, `에`), with a part of the day named without an hour
+# (`금요일 저녁에`): they leave the title with the date.
+KO_DATE_TAIL = re.compile(
+    r"^(?:\s*(?:아침|점심|저녁|밤|새벽|오전|오후)(?=[\s,에까]|$))?"
+    r"(?:\s*(?:까지는|까지|에는|에|까진|중에|안에|내에|은|는)(?=[\s,]|$))?"
+)
 EN_NUMBER = r"(?:\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 EN_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
              "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}  # fmt: skip
@@ -218,12 +223,29 @@ def capture_tasks(text: str, *, today: date) -> list[CapturedTask]:
         clauses.extend(_read_sentence(sentence, offset, today))
     if not clauses:
         return []
-    for phrase in phrases:  # each to the clause it is written in
-        owner = max((c for c in clauses if c.start <= phrase.start), key=lambda c: c.start,
-                    default=clauses[0])  # fmt: skip
-        owner.phrases.append(phrase)
+    for phrase in phrases:
+        _owner(clauses, phrase, work).phrases.append(phrase)
     return [_task(text, clause, today) for clause in clauses if not clause.chatter and
             _is_a_task(clause.title)]  # fmt: skip
+
+
+def _owner(clauses: list[_Clause], phrase: Found, work: str) -> _Clause:
+    """The clause a phrase is written in; between two, the one in the same sentence, else the
+    nearer one (`..., 정리하기 @개인 p2 이번 주 ...`: @개인 ends the first task, p2 starts the
+    second), the one before on a tie."""
+    before = None
+    for clause in clauses:
+        if clause.start <= phrase.start < clause.end:
+            return clause
+        if clause.end <= phrase.start:
+            before = clause
+            continue
+        if before is None or SENTENCE_END.search(work, before.end, phrase.start):
+            return clause
+        if SENTENCE_END.search(work, phrase.end, clause.start):
+            return before
+        return clause if clause.start - phrase.end < phrase.start - before.end else before
+    return before or clauses[0]
 
 
 def _without_phrases(text: str) -> tuple[str, list[Found]]:
@@ -244,6 +266,8 @@ def _read_sentence(sentence: str, offset: int, today: date) -> list[_Clause]:
     spans = _korean_clauses(sentence, tokens) if korean else _english_clauses(sentence)
     clauses = []
     for start, end in spans:
+        start += len(sentence[start:end]) - len(sentence[start:end].lstrip())
+        end -= len(sentence[start:end]) - len(sentence[start:end].rstrip())
         clause = sentence[start:end]
         due, (date_start, date_end) = _find_date(clause, today, korean=korean)
         weekday_only = _is_weekday_only(clause[date_start:date_end])
@@ -262,6 +286,12 @@ def _read_sentence(sentence: str, offset: int, today: date) -> list[_Clause]:
         if due is not None:
             read.phrases.append(Found("date", offset + start + date_start,
                                       offset + start + date_end, due))  # fmt: skip
+        if not WORD.search(title) and due is not None and clauses and not clauses[-1].own_date:
+            # A date alone after a task (`구독 해지하기 이번 달 말까지`) is that task's.
+            clauses[-1].due, clauses[-1].own_date = due, True
+            clauses[-1].phrases += read.phrases
+            clauses[-1].end = read.end
+            continue
         clauses.append(read)
     return clauses
 
@@ -352,7 +382,10 @@ def _korean_clauses(sentence: str, tokens) -> list[tuple[int, int]]:
     since = 0  # where the words before the next comma start
     for i, token in enumerate(tokens):
         end = token.start + token.len
-        if token.tag == "EC" and token.form in KO_CLAUSE_ENDINGS and i > 0:
+        if token.tag == "ETN" and token.form == "기" and _starts_more(tokens, i + 1):
+            # `-기` closes a to-do: `카드값 정리하기 이번 주 토요일에 ...` is two tasks.
+            cuts.append((end, since := end))
+        elif token.tag == "EC" and token.form in KO_CLAUSE_ENDINGS and i > 0:
             if _tag(tokens[i - 1]) in KO_PREDICATES | {"VX"} and sentence[end:].strip():
                 cuts.append((end, since := _skip_afterwards(tokens, i + 1, end)))
         elif token.tag == "MAJ" and token.form in KO_CONJUNCTIONS:
@@ -369,6 +402,11 @@ def _korean_clauses(sentence: str, tokens) -> list[tuple[int, int]]:
         start = max(next_start, end)
     spans.append((start, len(sentence)))
     return [(a, b) for a, b in spans if sentence[a:b].strip(" ,")]
+
+
+def _starts_more(tokens, index: int) -> bool:
+    """Whether words (not particles, endings or punctuation) follow."""
+    return any(not t.tag.startswith(("J", "E", "S", "X")) for t in tokens[index:])
 
 
 def _skip_afterwards(tokens, index: int, position: int) -> int:
@@ -420,8 +458,8 @@ def _find_date(clause: str, today: date, *, korean: bool) -> tuple[date | None, 
         return None, (0, 0)
     due = _resolve_korean(match, today) if korean else _resolve_english(match, today)
     end = match.end()
-    if korean and (tail := KO_DATE_TAIL.match(clause[end:])):
-        end += tail.end()
+    if korean:
+        end += KO_DATE_TAIL.match(clause[end:]).end()
     return due, (match.start(), end)
 
 
@@ -525,9 +563,10 @@ def _korean_title(tokens, *, at_end: bool = False) -> str:
     while tokens and (tokens[0].tag.startswith(("J", "E")) or tokens[0].form in KO_CONJUNCTIONS):
         tokens = tokens[1:]
     predicate = next((i for i, t in enumerate(tokens) if _tag(t) in KO_PREDICATES), None)
-    if predicate is None:  # a noun phrase: `치과 예약`
-        kept = [t for t in tokens if not t.tag.startswith(("J", "E"))]
-        return korean_analyzer().join(kept).strip() if kept else ""
+    if predicate is None:  # a noun phrase: `치과 예약`, `부모님께 안부 전화` (inner particles kept)
+        while tokens and tokens[-1].tag.startswith(("J", "E")):
+            tokens = tokens[:-1]
+        return korean_analyzer().join(tokens).strip() if tokens else ""
     rest = tokens[predicate + 1 :]
     if at_end and len(rest) == 1 and rest[0].tag == "EC" and rest[0].form == "고":
         return korean_analyzer().join(tokens).strip()

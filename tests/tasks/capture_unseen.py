@@ -369,3 +369,24 @@ MIXED = [
 ]
 
 CASES = KOREAN + ENGLISH + MIXED
+
+
+def normalised_title(title: str) -> str:
+    return " ".join(title.lower().strip(" .,!?").split())
+
+
+def is_right(case: Case, found) -> bool:
+    """Every task found, in order, with its title, due date, time, recurrence, priority and tags
+    (and category where one is expected); `found` is tasks.capture_rules.CapturedTask's."""
+    if len(found) != len(case.expected):
+        return False
+    return all(
+        normalised_title(want.title) == normalised_title(task.title)
+        and want.due == (task.due_date and task.due_date.isoformat())
+        and want.time == (task.due_time and task.due_time.strftime("%H:%M"))
+        and want.every == task.recurrence
+        and want.priority == task.priority
+        and list(want.tags) == task.tags
+        and (want.category is None or want.category == task.category)
+        for want, task in zip(case.expected, found, strict=True)
+    )

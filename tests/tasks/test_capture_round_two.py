@@ -139,3 +139,26 @@ def test_a_gemini_answer_off_the_new_fields_falls_back_to_the_rules(client_a, ge
     body = parse(client_a, TEXT)
     assert body["source"] == "rules"
     assert body["tasks"][0]["recurrence"] == "FREQ=WEEKLY;BYDAY=MO"
+
+
+def test_a_long_run_on_note_splits_into_its_tasks_with_each_phrase_on_its_own_task():
+    from bench.capture import LONG_KOREAN
+
+    found = capture_tasks(LONG_KOREAN, today=date.fromisoformat(TODAY))
+    assert [
+        (t.title, t.due_date and t.due_date.isoformat(), t.due_time and t.due_time.isoformat(),
+         t.recurrence, t.priority, t.tags, t.category)
+        for t in found
+    ] == [
+        ("치과 예약하기", "2026-12-10", "15:00:00", None, None, [], None),
+        ("보고서 제출", "2026-12-11", None, None, None, [], None),
+        ("분리수거하기", "2026-12-14", None, "FREQ=WEEKLY;BYDAY=MO", None, ["집안일"], None),
+        ("여권 갱신", "2027-01-03", None, None, "critical", [], None),
+        ("은행 가기", "2026-12-11", "09:00:00", None, None, [], None),
+        ("카드값 정리하기", "2026-12-31", None, None, None, [], "개인"),
+        ("부모님 댁 방문하기", "2026-12-12", None, None, "high", [], None),
+        ("장보기", "2026-12-13", None, None, None, [], None),
+        ("팀 회고 준비하기", "2026-12-11", None, "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR", None, [], None),
+        ("일기 쓰기", "2026-12-09", "22:00:00", "FREQ=DAILY", None, [], None),
+        ("정기검진 예약하기", "2026-12-30", None, None, "critical", ["건강"], None),
+    ]  # fmt: skip
