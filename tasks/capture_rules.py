@@ -197,8 +197,9 @@ class CapturedTask:
 
 @dataclass
 class _Clause:
-    start: int  # in the text
+    start: int  # its words, in the text
     end: int
+    span: tuple[int, int]  # up to the next clause's cut: what is written there is the clause's
     title: str
     due: date | None  # its own date phrase's, or carried from the clause before
     own_date: bool
@@ -235,9 +236,9 @@ def _owner(clauses: list[_Clause], phrase: Found, work: str) -> _Clause:
     second), the one before on a tie."""
     before = None
     for clause in clauses:
-        if clause.start <= phrase.start < clause.end:
+        if clause.span[0] <= phrase.start < clause.span[1]:
             return clause
-        if clause.end <= phrase.start:
+        if clause.span[1] <= phrase.start:
             before = clause
             continue
         if before is None or SENTENCE_END.search(work, before.end, phrase.start):
@@ -266,6 +267,7 @@ def _read_sentence(sentence: str, offset: int, today: date) -> list[_Clause]:
     spans = _korean_clauses(sentence, tokens) if korean else _english_clauses(sentence)
     clauses = []
     for start, end in spans:
+        span = (offset + start, offset + end)
         start += len(sentence[start:end]) - len(sentence[start:end].lstrip())
         end -= len(sentence[start:end]) - len(sentence[start:end].rstrip())
         clause = sentence[start:end]
@@ -282,7 +284,7 @@ def _read_sentence(sentence: str, offset: int, today: date) -> list[_Clause]:
         if due is not None and carried is not None and due < carried and weekday_only:
             due += timedelta(weeks=1)  # "월요일까지 ..., 화요일에 ...": the Tuesday after
         carried = due or carried
-        read = _Clause(offset + start, offset + end, title, carried, due is not None, chatter)
+        read = _Clause(offset + start, offset + end, span, title, carried, due is not None, chatter)
         if due is not None:
             read.phrases.append(Found("date", offset + start + date_start,
                                       offset + start + date_end, due))  # fmt: skip
@@ -290,7 +292,7 @@ def _read_sentence(sentence: str, offset: int, today: date) -> list[_Clause]:
             # A date alone after a task (`구독 해지하기 이번 달 말까지`) is that task's.
             clauses[-1].due, clauses[-1].own_date = due, True
             clauses[-1].phrases += read.phrases
-            clauses[-1].end = read.end
+            clauses[-1].end, clauses[-1].span = read.end, (clauses[-1].span[0], read.span[1])
             continue
         clauses.append(read)
     return clauses
@@ -384,7 +386,7 @@ def _korean_clauses(sentence: str, tokens) -> list[tuple[int, int]]:
         end = token.start + token.len
         if token.tag == "ETN" and token.form == "기" and _starts_more(tokens, i + 1):
             # `-기` closes a to-do: `카드값 정리하기 이번 주 토요일에 ...` is two tasks.
-            cuts.append((end, since := end))
+            cuts.append((end, since := tokens[i + 1].start))
         elif token.tag == "EC" and token.form in KO_CLAUSE_ENDINGS and i > 0:
             if _tag(tokens[i - 1]) in KO_PREDICATES | {"VX"} and sentence[end:].strip():
                 cuts.append((end, since := _skip_afterwards(tokens, i + 1, end)))
@@ -429,16 +431,22 @@ def _skip_afterwards(tokens, index: int, position: int) -> int:
 def _english_clauses(sentence: str) -> list[tuple[int, int]]:
     """Clause spans: split at `then`, `and then`, `;`, and at a comma or `and` followed by a verb
     or a date (a new task), not by a noun (`milk, eggs and bread`)."""
-    cuts = [(m.start(), m.end()) for m in EN_SPLIT.finditer(sentence)]
+    # A cut starts at its word, not at the spaces before it: what was blanked out there (`at 5pm`,
+    # `every Sunday`) is written in the clause before.
+    cuts = [(_word_start(m), m.end()) for m in EN_SPLIT.finditer(sentence)]
     for m in re.finditer(r",\s*(?:and\s+)?|\s+and\s+", sentence):
         if not any(a <= m.start() < b for a, b in cuts) and _starts_a_task(sentence[m.end() :]):
-            cuts.append((m.start(), m.end()))
+            cuts.append((_word_start(m), m.end()))
     spans, start = [], 0
     for end, next_start in sorted(cuts):
         spans.append((start, end))
         start = next_start
     spans.append((start, len(sentence)))
     return [(a, b) for a, b in spans if sentence[a:b].strip(" ,")]
+
+
+def _word_start(match: re.Match) -> int:
+    return match.start() + len(match.group()) - len(match.group().lstrip())
 
 
 def _starts_a_task(piece: str) -> bool:

@@ -162,3 +162,16 @@ def test_a_long_run_on_note_splits_into_its_tasks_with_each_phrase_on_its_own_ta
         ("일기 쓰기", "2026-12-09", "22:00:00", "FREQ=DAILY", None, [], None),
         ("정기검진 예약하기", "2026-12-30", None, None, "critical", ["건강"], None),
     ]  # fmt: skip
+
+
+def test_a_phrase_before_a_clause_break_stays_with_the_task_before_it(client_a):
+    text = "Call grandma every Sunday at 5pm, then pay rent on the 5th p2"
+    first, second = parse(client_a, text, timezone="America/New_York")["tasks"]
+    assert (first["title"], first["due_date"], first["recurrence"]) == (
+        "Call grandma", "2026-12-13T22:00:00Z", "FREQ=WEEKLY;BYDAY=SU",
+    )  # fmt: skip
+    assert [m["text"] for m in first["matches"]] == ["every Sunday", "at 5pm"]
+    assert (second["title"], second["due_date"], second["priority"]) == (
+        "pay rent", "2027-01-05", "high",
+    )  # fmt: skip
+    assert [m["kind"] for m in second["matches"]] == ["date", "priority"]

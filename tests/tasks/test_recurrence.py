@@ -247,3 +247,40 @@ def test_the_management_export_command_writes_the_rule():
     out = StringIO()
     call_command("export_workspace", "gamma", stdout=out)
     assert json.loads(out.getvalue())["tasks"][0]["recurrence"] == "FREQ=YEARLY"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_completions_racing_on_devices_create_the_next_occurrence_once():
+    import threading
+
+    from django.db import connection
+
+    from tests.conftest import WorkspaceClient
+
+    setup = WorkspaceClient("racing")
+    create(setup, recurrence="FREQ=DAILY", due_date="2026-12-07")
+    barrier, statuses = threading.Barrier(8), []
+
+    def device(n: int) -> None:
+        try:
+            client = WorkspaceClient("racing")
+            barrier.wait()
+            if n % 2:
+                response = client.patch("/api/tasks/w1", {"status": "done"})
+            else:
+                item = {"id": "w1", "status": "done", "base_version": 1}
+                response = client.post("/api/tasks/sync", {"tasks": [item], "cursor": None})
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=device, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 8
+    rows = Task.objects.filter(workspace_id="racing").order_by("due_date")
+    assert [(t.due_date.date().isoformat(), t.status) for t in rows] == [
+        ("2026-12-07", "done"), ("2026-12-08", "todo"),
+    ]  # fmt: skip
