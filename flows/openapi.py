@@ -122,6 +122,12 @@ PARSE_EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample(
+        "Time, recurrence and a marker",
+        value={"text": "내일 오후 3시 치과 예약, 매주 월요일 보고서 제출 !!", "today": "2026-11-23",
+               "timezone": "Asia/Seoul"},
+        request_only=True,
+    ),
+    OpenApiExample(
         "English",
         value={
             "text": "Tomorrow call mom and buy milk, then finish the report by Friday",
@@ -130,13 +136,20 @@ PARSE_EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample(
-        "Two tasks",
+        "Two tasks: a time, a recurrence, a marker",
         value={
             "tasks": [
-                {"title": "치과 예약", "description": "", "due_date": "2026-11-24",
-                 "category": "general", "tags": [], "source_text": "내일 치과 예약"},
-                {"title": "보고서 제출", "description": "", "due_date": "2026-11-27",
-                 "category": "work", "tags": ["report"], "source_text": "금요일까지 보고서 제출"},
+                {"title": "치과 예약", "description": "", "due_date": "2026-11-24T06:00:00Z",
+                 "due_timezone": "Asia/Seoul", "recurrence": None, "priority": None,
+                 "category": "general", "tags": [], "source_text": "내일 오후 3시 치과 예약",
+                 "matches": [{"kind": "date", "text": "내일", "start": 0, "end": 2},
+                             {"kind": "time", "text": "오후 3시", "start": 3, "end": 8}]},
+                {"title": "보고서 제출", "description": "", "due_date": "2026-11-23",
+                 "due_timezone": None, "recurrence": "FREQ=WEEKLY;BYDAY=MO",
+                 "priority": "critical", "category": "general", "tags": [],
+                 "source_text": "매주 월요일 보고서 제출 !!",
+                 "matches": [{"kind": "recurrence", "text": "매주 월요일", "start": 16, "end": 22},
+                             {"kind": "priority", "text": "!!", "start": 30, "end": 32}]},
             ],
             "source": "rules",
         },
