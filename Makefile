@@ -11,7 +11,7 @@ PORT ?= 8000
 export DJANGO_DEBUG ?= true
 export PORT
 
-.PHONY: install run migrate test test-fast lint bench fuzz load db-start db-stop clean
+.PHONY: install run migrate test test-fast lint bench fuzz load db-start db-stop citus-up citus-down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "LinkDo needs Python 3.11"'
@@ -27,6 +27,15 @@ db-start: install
 
 db-stop: install
 	$(BIN)/python -m linkdo.embedded_db stop
+
+# A three-node Citus cluster under var/citus (Citus 14.0.1 built once from ../shared/citus, about
+# 2-5 minutes), for the work of issue 35; `python deploy/citus/cluster.py url NAME` prints its
+# DATABASE_URL after `python deploy/citus/cluster.py database NAME`.
+citus-up: install
+	$(BIN)/python deploy/citus/cluster.py start
+
+citus-down: install
+	$(BIN)/python deploy/citus/cluster.py stop
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

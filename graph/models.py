@@ -54,11 +54,20 @@ class Edge(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["workspace", "version", "id"], name="edge_changes")]
+        # Primary key (workspace_id, id) in the database (tasks migration 0015); edge_id serves
+        # the statements that name an edge by id alone.
+        indexes = [
+            models.Index(fields=["workspace", "version", "id"], name="edge_changes"),
+            models.Index(fields=["id"], name="edge_id"),
+        ]
         constraints = [
+            # One edge per pair of tasks, either direction, in its workspace.
             models.UniqueConstraint(
-                Least("source", "target"), Greatest("source", "target"), name="edge_unique_pair"
-            ),
+                models.F("workspace"),
+                Least("source", "target"),
+                Greatest("source", "target"),
+                name="edge_unique_pair",
+            ),  # fmt: skip
             models.CheckConstraint(
                 condition=~models.Q(source=models.F("target")), name="edge_no_self_loop"
             ),

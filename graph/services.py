@@ -23,9 +23,9 @@ _UPSERT_MANUAL_SQL = """
 INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
 SELECT %(ws)s, v.source, v.target, v.weight, 'manual', %(version)s, now(), now()
 FROM unnest(%(sources)s::bigint[], %(targets)s::bigint[], %(weights)s::float8[]) AS v(source, target, weight)
-ON CONFLICT (LEAST(source_id, target_id), GREATEST(source_id, target_id))
+ON CONFLICT (workspace_id, LEAST(source_id, target_id), GREATEST(source_id, target_id))
 DO UPDATE SET weight = EXCLUDED.weight, origin = 'manual', deleted_at = NULL,
-              version = EXCLUDED.version, updated_at = now()
+              version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
 RETURNING id
 """
 
@@ -52,6 +52,9 @@ def edges_link_by_tags(
         "version": version,
         "k": k,
         "exact": exact,
+        # The time as a parameter: Citus runs the statement on a worker and refuses now() (not
+        # immutable) in its CASE and COALESCE.
+        "now": timezone.now(),
     }
     with connection.cursor() as cursor:
         many = len(params["ids"]) > NESTED_LOOPS_UP_TO

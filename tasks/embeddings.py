@@ -26,7 +26,7 @@ logger = logging.getLogger("linkdo.embeddings")
 # Every vector write: rows (task id, workspace id, vector) from `{rows}`.
 _UPSERT_SQL = """
 INSERT INTO tasks_embedding (task_id, workspace_id, vector) {rows}
-ON CONFLICT (task_id) DO UPDATE SET vector = EXCLUDED.vector
+ON CONFLICT (workspace_id, task_id) DO UPDATE SET vector = EXCLUDED.vector
 """
 # Up to this many vectors go as pgvector's text in one statement; more as one binary COPY
 # (formatting thousands of vectors as text cost more than the whole rest of an import).

@@ -98,7 +98,13 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The primary key in the database is (workspace_id, id) (migration 0015): every key of a
+        # tenant's table starts with its workspace, as Citus needs to keep a workspace's rows on
+        # one node; the edges' and embeddings' composite foreign keys point at it. Django keeps
+        # `id` as the model's key (5.2 cannot point a ForeignKey at a composite key); `task_id`
+        # serves the statements that look a task up by id alone.
         indexes = [
+            models.Index(fields=["id"], name="task_id"),
             GinIndex(fields=["tags"], name="task_tags_gin"),
             models.Index(fields=["workspace", "version", "id"], name="task_changes"),
             models.Index(
@@ -129,8 +135,6 @@ class Task(models.Model):
             models.UniqueConstraint(
                 fields=["workspace", "client_id"], name="task_client_id_unique_per_workspace"
             ),
-            # Target of the edges' composite foreign keys (an edge's ends share its workspace).
-            models.UniqueConstraint(fields=["workspace", "id"], name="task_workspace_id_unique"),
             models.CheckConstraint(
                 condition=models.Q(priority__in=Priority.values), name="task_priority_valid"
             ),
@@ -212,7 +216,10 @@ class Embedding(models.Model):
     objects = WorkspaceQuerySet.as_manager()
 
     class Meta:
+        # Primary key (workspace_id, task_id) in the database (migration 0015); embedding_task
+        # serves the joins on task_id alone.
         indexes = [
+            models.Index(fields=["task"], name="embedding_task"),
             # Nearest neighbours in big workspaces; small ones are scanned exactly through the
             # workspace index (the planner chooses). See docs/PERFORMANCE.md for the measurement.
             # ef_construction 128, not pgvector's 64: at 64 about one neighbour in 1,000 was

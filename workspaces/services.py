@@ -1,6 +1,7 @@
 """Workspace rows: creating on first use, change versions and the change lock."""
 
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,10 +19,12 @@ MAX_WORKSPACE_ID_LENGTH = 128
 _RECENTLY_SEEN_SQL = """
 SELECT 1 FROM workspaces_workspace WHERE id = %s AND last_seen_at >= now() - interval '1 minute'
 """
+# Times as parameters, not now(), in the DO UPDATE and its WHERE: Citus runs them on the worker
+# and accepts only immutable functions there.
 _TOUCH_SQL = """
-INSERT INTO workspaces_workspace (id, created_at, last_seen_at) VALUES (%s, now(), now())
-ON CONFLICT (id) DO UPDATE SET last_seen_at = now()
-WHERE workspaces_workspace.last_seen_at < now() - interval '1 minute'
+INSERT INTO workspaces_workspace (id, created_at, last_seen_at) VALUES (%(id)s, %(now)s, %(now)s)
+ON CONFLICT (id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
+WHERE workspaces_workspace.last_seen_at < %(stale)s
 """
 
 
@@ -119,7 +122,10 @@ def _workspace_upsert(workspace_id: str) -> None:
         # nothing).
         cursor.execute(_RECENTLY_SEEN_SQL, [workspace_id])
         if cursor.fetchone() is None:
-            cursor.execute(_TOUCH_SQL, [workspace_id])
+            now = timezone.now()
+            cursor.execute(
+                _TOUCH_SQL, {"id": workspace_id, "now": now, "stale": now - timedelta(minutes=1)}
+            )
 
 
 def workspace_claim(*, workspace: Workspace) -> str:

@@ -258,11 +258,11 @@ updated AS (
         chosen_by_source = n.by_source, chosen_by_target = n.by_target,
         weight = CASE WHEN n.by_source OR n.by_target THEN n.weight ELSE e.weight END,
         deleted_at = CASE WHEN n.by_source OR n.by_target THEN NULL
-                          ELSE coalesce(e.deleted_at, now()) END,
+                          ELSE coalesce(e.deleted_at, %(now)s) END,
         version = CASE WHEN (n.by_source OR n.by_target) IS DISTINCT FROM (e.deleted_at IS NULL)
                          OR ((n.by_source OR n.by_target) AND e.weight IS DISTINCT FROM n.weight)
                        THEN %(version)s ELSE e.version END,
-        updated_at = now()
+        updated_at = %(now)s
     FROM next n
     WHERE e.id = n.id AND e.workspace_id = %(ws)s AND (
         (e.chosen_by_source, e.chosen_by_target) IS DISTINCT FROM (n.by_source, n.by_target)
@@ -275,7 +275,7 @@ INSERT INTO {edge} (workspace_id, source_id, target_id, weight, origin, version,
                         updated_at, chosen_by_source, chosen_by_target)
 -- The chooser is the source (as the PWA draws it: from the task that was linked).
 SELECT %(ws)s, CASE WHEN f.flip THEN f.hi ELSE f.lo END, CASE WHEN f.flip THEN f.lo ELSE f.hi END,
-       f.weight, 'auto', %(version)s, now(), now(),
+       f.weight, 'auto', %(version)s, %(now)s, %(now)s,
        CASE WHEN f.flip THEN f.hi_chooses ELSE f.lo_chooses END,
        CASE WHEN f.flip THEN f.lo_chooses ELSE f.hi_chooses END
 FROM (SELECT *, hi_chooses AND NOT lo_chooses AS flip FROM flags) f

@@ -17,11 +17,16 @@ TAGS = ["work"] * 5 + ["home"] * 3 + ["errand", "a", "b", "c", "d", "e", "f"]
 
 
 def edges_state(workspace) -> set[tuple]:
-    return set(
-        Edge.objects.of(workspace).values_list(
+    """Each edge's ends, choices, weight and whether it is deleted (the time is the caller's clock
+    at each call, passed to the statement: the two paths run at different moments)."""
+    return {
+        (source, target, by_source, by_target, deleted_at is not None, weight)
+        for source, target, by_source, by_target, deleted_at, weight in Edge.objects.of(
+            workspace
+        ).values_list(
             "source_id", "target_id", "chosen_by_source", "chosen_by_target", "deleted_at", "weight"
         )
-    )
+    }
 
 
 def both_paths(workspace, ids: list[int]) -> tuple[set, set]:

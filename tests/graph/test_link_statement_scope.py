@@ -22,7 +22,7 @@ def nodes(plan: dict):
 
 
 def reads(exact: bool, workspace, ids) -> list[dict]:
-    params = {"ws": workspace.pk, "ids": ids, "version": 2, "k": 5, "exact": exact}
+    params = {"ws": workspace.pk, "ids": ids, "version": 2, "k": 5, "exact": exact, "now": None}
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute("EXPLAIN (FORMAT JSON) " + _LINK_BY_TAGS_SQL, params)
