@@ -36,6 +36,7 @@ from tasks.capture_phrases import (
     find_times,
     first_occurrence,
 )
+from tasks.recurrence import RecurrenceError, recurrence_normalised
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # A stop followed by a space or the end (not the dots of `example.com` or `12.5`), a line break.
@@ -249,6 +250,14 @@ def _owner(clauses: list[_Clause], phrase: Found, work: str) -> _Clause:
     return before or clauses[0]
 
 
+def _never_occurs(rule: str) -> bool:
+    try:
+        recurrence_normalised(rule)
+    except RecurrenceError:
+        return True
+    return False
+
+
 def _without_phrases(text: str) -> tuple[str, list[Found]]:
     """The text with its markers, then its times, then its recurrence phrases blanked out (in that
     order: `매일 밤 10시` is a time, 밤 10시, and a recurrence, 매일), and what was found."""
@@ -306,6 +315,10 @@ def _task(text: str, clause: _Clause, today: date) -> CapturedTask:
         kinds.setdefault(phrase.kind, []).append(phrase.value)
     due = clause.due
     recurrence = kinds.get("recurrence", [None])[0]
+    if recurrence is not None and _never_occurs(recurrence):
+        recurrence = (
+            None  # `매년 2월 30일`: read, but no task can recur so (the API would refuse it)
+        )
     if recurrence is not None:
         due = first_occurrence(recurrence, today, on_or_after=due if clause.own_date else None)
     due_time = kinds.get("time", [None])[0]

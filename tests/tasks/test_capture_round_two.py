@@ -175,3 +175,40 @@ def test_a_phrase_before_a_clause_break_stays_with_the_task_before_it(client_a):
         "pay rent", "2027-01-05", "high",
     )  # fmt: skip
     assert [m["kind"] for m in second["matches"]] == ["date", "priority"]
+
+
+PIECES = [
+    "내일", "오후 3시", "매주 월요일", "격주", "!!", "!", "p1", "#운동", "@회사", "급함", "하고", "그리고",
+    "청소하기", "보고서 제출", "ㅋㅋ", "좋다", ",", ".", "\n", "every other Tuesday", "at 5pm",
+    "tomorrow", "then", "and", "buy milk", "call mom", "daily", "urgent:", "in 3 days", "on the 5th",
+    "12월 31일", "3일 후", "매달 말일", "every 3rd Friday", "14:00", "정오", "lol", "#42", "a@b.c",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_any_mix_of_phrases_parses_with_spans_that_point_at_the_text():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    today = date.fromisoformat(TODAY)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=12))
+    def check(pieces):
+        text = " ".join(pieces)
+        for task in capture_tasks(text, today=today):
+            assert task.title.strip()
+            assert all(text[m["start"] : m["end"]] == m["text"] for m in task.matches)
+            assert task.recurrence is None or task.recurrence.startswith("FREQ=")
+
+    check()
+
+
+@pytest.mark.parametrize(
+    "text", ["매년 2월 30일 기념일 챙기기", "매달 32일 정산", "every year on Feb 30 party"]
+)
+def test_a_recurrence_that_never_occurs_is_dropped_not_refused(client_a, text):
+    body = parse(client_a, text, status=201, create=True)
+    [task] = body["tasks"]
+    assert task["recurrence"] is None
+    assert Task.objects.get(workspace_id="alpha", client_id=task["id"]).recurrence is None
