@@ -221,13 +221,13 @@ def first_occurrence(rule: str, today: date, *, on_or_after: date | None = None)
     return None if following is None else following.date()
 
 
-def blank(text: str, spans) -> str:
-    """`text` with the spans replaced by spaces (same length: offsets stay valid). An
-    exclamation-mark marker also ends its sentence, as it did before it was read as a marker
+def blank(text: str, spans, *, breaks: bool = True) -> str:
+    """`text` with the spans replaced by spaces (same length: offsets stay valid). With `breaks`,
+    an exclamation-mark marker also ends its sentence, as it did before it was read as a marker
     (`여권 갱신 !! 모레 은행 가기` is two tasks): it becomes a line break."""
     chars = list(text)
     for span in spans:
         chars[span.start : span.end] = " " * (span.end - span.start)
-        if text[span.start] == "!":
+        if breaks and text[span.start] == "!":
             chars[span.start] = "\n"
     return "".join(chars)

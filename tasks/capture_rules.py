@@ -225,16 +225,23 @@ def capture_tasks(text: str, *, today: date) -> list[CapturedTask]:
         clauses.extend(_read_sentence(sentence, offset, today))
     if not clauses:
         return []
+    plain = blank(text, phrases, breaks=False)
     for phrase in phrases:
-        _owner(clauses, phrase, work).phrases.append(phrase)
+        _owner(clauses, phrase, plain).phrases.append(phrase)
     return [_task(text, clause, today) for clause in clauses if not clause.chatter and
             _is_a_task(clause.title)]  # fmt: skip
 
 
-def _owner(clauses: list[_Clause], phrase: Found, work: str) -> _Clause:
-    """The clause a phrase is written in; between two, the one in the same sentence, else the
-    nearer one (`..., 정리하기 @개인 p2 이번 주 ...`: @개인 ends the first task, p2 starts the
-    second), the one before on a tie."""
+# What separates two tasks in the gap between them, once the phrases are blanked out.
+_SEPARATOR = re.compile(r"[,;.?。\n]|그리고|그다음|\bthen\b|\band\b", re.IGNORECASE)
+
+
+def _owner(clauses: list[_Clause], phrase: Found, plain: str) -> _Clause:
+    """The clause a phrase is written in. Between two clauses: the one on its side of the
+    separator (`팀 회의 !! #work, 그리고 우유 사기`: the markers before the comma are the meeting's;
+    `... 하기. 매일 일기 쓰기`: 매일 is the diary's), else the nearer one (`..., 정리하기 @개인 p2
+    이번 주 ...`: @개인 ends the first task, p2 starts the second), the one before on a tie.
+    `plain` is the text with every phrase blanked out."""
     before = None
     for clause in clauses:
         if clause.span[0] <= phrase.start < clause.span[1]:
@@ -242,10 +249,14 @@ def _owner(clauses: list[_Clause], phrase: Found, work: str) -> _Clause:
         if clause.span[1] <= phrase.start:
             before = clause
             continue
-        if before is None or SENTENCE_END.search(work, before.end, phrase.start):
+        if before is None:
             return clause
-        if SENTENCE_END.search(work, phrase.end, clause.start):
+        cut_after = _SEPARATOR.search(plain, phrase.end, clause.start)
+        cut_before = _SEPARATOR.search(plain, before.end, phrase.start)
+        if cut_after and not cut_before:
             return before
+        if cut_before and not cut_after:
+            return clause
         return clause if clause.start - phrase.end < phrase.start - before.end else before
     return before or clauses[0]
 

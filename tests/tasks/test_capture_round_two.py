@@ -212,3 +212,18 @@ def test_a_recurrence_that_never_occurs_is_dropped_not_refused(client_a, text):
     [task] = body["tasks"]
     assert task["recurrence"] is None
     assert Task.objects.get(workspace_id="alpha", client_id=task["id"]).recurrence is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("매주 월요일 오후 3시 팀 회의 !! #work @회사, 그리고 내일 우유 사기",
+         [("팀 회의", "critical", ["work"], "회사"), ("우유 사기", None, [], None)]),
+        ("p1 fix login then #home water plants daily",
+         [("fix login", "critical", [], None), ("water plants", None, ["home"], None)]),
+        ("여권 갱신 !! 모레 은행 가기", [("여권 갱신", "critical", [], None), ("은행 가기", None, [], None)]),
+    ],
+)  # fmt: skip
+def test_markers_stay_on_their_side_of_the_separator(text, expected):
+    found = capture_tasks(text, today=date.fromisoformat(TODAY))
+    assert [(t.title, t.priority, t.tags, t.category) for t in found] == expected
