@@ -19,7 +19,7 @@ from linkdo.ai.vectors import embedding_hash, embedding_text
 from linkdo.db import copy_into_temp_table
 from linkdo.pgbinary import encode_id_vectors
 from tasks.models import Task
-from workspaces.changes import notify_sql
+from workspaces.changes import notify_on_coordinator, notify_sql, on_citus, without_notify
 
 logger = logging.getLogger("linkdo.embeddings")
 
@@ -151,9 +151,21 @@ def embeddings_mark_failed(*, rows: list[tuple], model: str, reason: str) -> lis
     as embeddings_mark_ready does: devices pull the new state). Returns the ids marked."""
     batch = _batch_json(rows, model)
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_WORKSPACES_SQL, [[row["id"] for row in batch]])
+        _lock_workspaces(cursor, batch)
         cursor.execute(_STORE_HASHES_SQL, {"batch": json.dumps(batch), "error": reason[:300]})
         return [row[0] for row in cursor.fetchall()]
+
+
+def _lock_workspaces(cursor, batch: list[dict]) -> dict[str, int]:
+    """Lock and bump the batch's workspaces (_LOCK_WORKSPACES_SQL); their new versions by id."""
+    ids = [[row["id"] for row in batch]]
+    if not on_citus():
+        cursor.execute(_LOCK_WORKSPACES_SQL, ids)
+        return dict(cursor.fetchall())
+    cursor.execute(without_notify(_LOCK_WORKSPACES_SQL).replace(", NULL AS n", ""), ids)
+    versions = dict(cursor.fetchall())
+    notify_on_coordinator(cursor, list(versions.items()))
+    return versions
 
 
 def _batch_json(rows: list[tuple], model: str | None = None) -> list[dict]:
@@ -196,8 +208,7 @@ def embeddings_mark_ready(
     place pending) and each workspace's new change version."""
     batch = _batch_json(rows, model)
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_WORKSPACES_SQL, [[row["id"] for row in batch]])
-        versions = dict(cursor.fetchall())
+        versions = _lock_workspaces(cursor, batch)
         cursor.execute(_STORE_HASHES_SQL, {"batch": json.dumps(batch), "error": None})
         stored = cursor.fetchall()
     return stored, versions

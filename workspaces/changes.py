@@ -9,6 +9,8 @@ process (workspaces.events) listens on one connection and pokes the workspace's 
 
 import hashlib
 
+from django.conf import settings
+
 CHANNEL = "linkdo_changes"
 
 
@@ -17,6 +19,38 @@ def notify_sql(workspace_id: str, version: str) -> str:
     to `version` (one too); it returns void, so it goes where a row is produced once."""
     key = f"left(encode(sha256(convert_to({workspace_id}, 'UTF8')), 'hex'), 16)"
     return f"pg_notify('{CHANNEL}', {key} || ':' || {version})"
+
+
+def on_citus() -> bool:
+    """Whether the database is a Citus coordinator (LINKDO_CITUS: a setting, not a query, so that
+    no request pays a statement to learn it). There, a statement on a distributed table runs on a
+    worker: Citus refuses pg_notify (volatile) in its RETURNING, and a NOTIFY sent on a worker would
+    never reach the stream process's LISTEN on the coordinator."""
+    return settings.LINKDO_CITUS
+
+
+def without_notify(statement: str) -> str:
+    """A version statement with its notify_sql expression(s) replaced by NULL (for Citus)."""
+    start = statement.find("pg_notify(")
+    while start >= 0:
+        depth, end = 0, start
+        for end in range(start + len("pg_notify"), len(statement)):
+            depth += {"(": 1, ")": -1}.get(statement[end], 0)
+            if depth == 0:
+                break
+        statement = statement[:start] + "NULL" + statement[end + 1 :]
+        start = statement.find("pg_notify(")
+    return statement
+
+
+def notify_on_coordinator(cursor, changes: list[tuple[str, int]]) -> None:
+    """On Citus: the NOTIFY of each (workspace id, version), from the coordinator, delivered at
+    commit like the one a version statement sends on plain PostgreSQL (one statement more)."""
+    if changes:
+        cursor.execute(
+            "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p",
+            [CHANNEL, [f"{change_key(ws)}:{version}" for ws, version in changes]],
+        )
 
 
 def change_key(workspace_id: str) -> str:

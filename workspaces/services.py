@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from linkdo.errors import ConflictError
-from workspaces.changes import notify_sql
+from workspaces.changes import notify_on_coordinator, notify_sql, on_citus, without_notify
 from workspaces.models import Workspace
 from workspaces.secrets import secret_hash, secret_new
 
@@ -173,8 +173,13 @@ def workspace_begin_change(*, workspace: Workspace) -> int:
     version seen) never skips a change that commits late.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_BEGIN_CHANGE_SQL, [workspace.pk])
-        return cursor.fetchone()[0]
+        if not on_citus():
+            cursor.execute(_BEGIN_CHANGE_SQL, [workspace.pk])
+            return cursor.fetchone()[0]
+        cursor.execute(without_notify(_BEGIN_CHANGE_SQL), [workspace.pk])
+        version = cursor.fetchone()[0]
+        notify_on_coordinator(cursor, [(workspace.pk, version)])
+        return version
 
 
 def workspace_lock(*, workspace: Workspace) -> tuple[int, int]:
@@ -191,4 +196,8 @@ def workspace_lock(*, workspace: Workspace) -> tuple[int, int]:
 def workspace_set_version(*, workspace: Workspace, version: int) -> None:
     """Set the workspace's change version (taken under workspace_lock) and notify the change."""
     with connection.cursor() as cursor:
-        cursor.execute(_SET_VERSION_SQL, [version, workspace.pk])
+        if not on_citus():
+            cursor.execute(_SET_VERSION_SQL, [version, workspace.pk])
+        else:
+            cursor.execute(without_notify(_SET_VERSION_SQL), [version, workspace.pk])
+            notify_on_coordinator(cursor, [(workspace.pk, version)])

@@ -92,9 +92,13 @@ def _bin(name: str) -> str:
 
 
 def _running(node: str) -> bool:
-    return (BASE / node / "postmaster.pid").exists() and subprocess.run(
-        [_bin("pg_ctl"), "status", "-D", str(BASE / node)], env=_env(), capture_output=True
-    ).returncode == 0
+    if not (BASE / node / "postmaster.pid").exists():
+        return False
+    try:  # pg_ctl refuses to run as root, `status` included
+        _as_user([_bin("pg_ctl"), "status", "-D", str(BASE / node)], capture_output=True)
+    except subprocess.CalledProcessError:
+        return False
+    return True
 
 
 def start() -> None:
@@ -122,6 +126,11 @@ def start() -> None:
         if not _running(node):
             _as_user([_bin("pg_ctl"), "-D", str(data), "-l", str(BASE / f"{node}.log"), "-w",
                       "-o", f"-p {port} -k {SOCKETS}", "start"], stdout=subprocess.DEVNULL)  # fmt: skip
+    for port in NODES.values():
+        with _connect(port, "postgres") as conn:
+            # The statistics counters' triggers on distributed tables (tasks migrations 0016, 0017).
+            conn.execute("ALTER SYSTEM SET citus.enable_unsafe_triggers = on")
+            conn.execute("SELECT pg_reload_conf()")
     database("postgres")
     print(f"citus cluster up: coordinator {SOCKETS} port {NODES['n0']}")
 
@@ -142,8 +151,11 @@ def database(name: str) -> None:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
                 conn.execute(f'CREATE DATABASE "{name}"')
         with _connect(port, name) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            # Checked first: a worker that joined refuses even CREATE EXTENSION IF NOT EXISTS.
+            have = {row[0] for row in conn.execute("SELECT extname FROM pg_extension")}
+            for extension in ("citus", "vector"):
+                if extension not in have:
+                    conn.execute(f"CREATE EXTENSION {extension}")
     with _connect(NODES["n0"], name) as conn:
         conn.execute("SELECT citus_set_coordinator_host(%s, %s)", [str(SOCKETS), NODES["n0"]])
         known = {row[0] for row in conn.execute("SELECT nodeport FROM pg_dist_node")}

@@ -192,6 +192,9 @@ LINKDO_MIN_WORKSPACE_ID_LENGTH = env_int(
 
 # Live changes (README, "Live changes"): the stream process (workspaces.events) serves
 # GET /api/events; a ticket from POST /api/events/ticket opens it for TICKET_SECONDS.
+# A Citus coordinator: change notifications are sent from it after the version statement (Citus
+# refuses pg_notify inside a statement on a distributed table). docs/SCALING.md.
+LINKDO_CITUS = env_bool("LINKDO_CITUS", False)
 LINKDO_EVENTS_URL = env_str("LINKDO_EVENTS_URL")  # the stream's absolute URL; unset: this host's
 LINKDO_EVENTS_PER_WORKSPACE = env_int("LINKDO_EVENTS_PER_WORKSPACE", 20, minimum=1)
 LINKDO_EVENTS_MAX_STREAMS = env_int("LINKDO_EVENTS_MAX_STREAMS", 5000, minimum=1)
