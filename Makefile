@@ -11,7 +11,7 @@ PORT ?= 8000
 export DJANGO_DEBUG ?= true
 export PORT
 
-.PHONY: install run migrate test test-fast lint bench fuzz load db-start db-stop citus-up citus-down clean
+.PHONY: install run migrate test test-fast test-citus lint bench fuzz load db-start db-stop citus-up citus-down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "LinkDo needs Python 3.11"'
@@ -57,6 +57,22 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+# Issue 35, in progress: the test files that pass whole on the three-node Citus cluster (make
+# citus-up; Citus is built on first use), against a test database made on every node and
+# distributed by the migrations. docs/SCALING.md lists the files left out and the statement each
+# stops at. Not in .ci/run until the whole suite runs there.
+CITUS_TESTS := tests/test_schema_keys.py tests/tasks/test_capture_round_two.py \
+	tests/tasks/test_task_validation.py tests/graph/test_autolink_fast_path.py \
+	tests/graph/test_graph.py tests/graph/test_layout.py tests/tags/test_tags.py \
+	tests/workspaces/test_event_tickets.py tests/workspaces/test_middleware.py tests/ai \
+	tests/test_openapi.py
+test-citus: install
+	$(BIN)/python deploy/citus/cluster.py start
+	$(BIN)/python deploy/citus/cluster.py drop test_linkdo_citus
+	$(BIN)/python deploy/citus/cluster.py database test_linkdo_citus
+	DATABASE_URL="$$($(BIN)/python deploy/citus/cluster.py url linkdo_citus)" LINKDO_CITUS=true \
+		$(BIN)/pytest --reuse-db -m "not slow" $(CITUS_TESTS)
 
 # The suite without the tests marked slow (gunicorn, subprocesses, hypothesis, schemathesis), for a
 # quick loop while editing; `make test` (what CI runs) is the whole suite.

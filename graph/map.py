@@ -3,6 +3,7 @@ auto-arrange, and provisional places for tasks waiting for an embedding. The num
 graph.layout's; this module reads and writes them.
 """
 
+import json
 import logging
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -58,7 +59,15 @@ def _store_positions(workspace: Workspace, ids, coords: np.ndarray, clusters, ve
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            _SET_POSITIONS_SQL, {"ws": workspace.pk, "version": version, "tol": POSITION_TOLERANCE}
+            _SET_POSITIONS_SQL,
+            {
+                "ws": workspace.pk,
+                "version": version,
+                "tol": POSITION_TOLERANCE,
+                **{
+                    f"{name}_version": json.dumps({name: version}) for name in ("x", "y", "cluster")
+                },
+            },  # fmt: skip
         )
 
 

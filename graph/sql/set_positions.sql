@@ -5,7 +5,9 @@
 -- version, so a device's later move of the task, made against an older version, came back as a
 -- conflict with its y dropped. Only the fields that changed take the new field version.
 --
--- Parameters: ws (workspace id), version, tol (POSITION_TOLERANCE).
+-- Parameters: ws (workspace id), version, tol (POSITION_TOLERANCE), and x_version, y_version,
+-- cluster_version: the jsonb object of that one field and the version, made by the caller (Citus
+-- refuses jsonb_build_object, which is not immutable, inside a CASE it runs on a worker).
 -- Each task's move, per axis, and whether its cluster changed.
 WITH moves AS (
     SELECT v.id, abs(t.x - v.x) > %(tol)s AS moved_x, abs(t.y - v.y) > %(tol)s AS moved_y,
@@ -18,8 +20,8 @@ UPDATE {task} AS t SET
     y = CASE WHEN m.moved_y THEN m.y ELSE t.y END,
     cluster = m.cluster, version = %(version)s,
     field_versions = t.field_versions
-        || CASE WHEN m.moved_x THEN jsonb_build_object('x', %(version)s) ELSE jsonb_build_object() END
-        || CASE WHEN m.moved_y THEN jsonb_build_object('y', %(version)s) ELSE jsonb_build_object() END
-        || CASE WHEN m.new_cluster THEN jsonb_build_object('cluster', %(version)s) ELSE jsonb_build_object() END
+        || CASE WHEN m.moved_x THEN %(x_version)s::jsonb ELSE '{{}}'::jsonb END
+        || CASE WHEN m.moved_y THEN %(y_version)s::jsonb ELSE '{{}}'::jsonb END
+        || CASE WHEN m.new_cluster THEN %(cluster_version)s::jsonb ELSE '{{}}'::jsonb END
 FROM moves m
 WHERE t.id = m.id AND t.workspace_id = %(ws)s AND (m.moved_x OR m.moved_y OR m.new_cluster)
