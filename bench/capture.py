@@ -88,55 +88,6 @@ def run() -> list[Result]:
             library_dates += bool(hits) and hits[0][1].date().isoformat() == due
     return [
         *_round_two(),
-        *_first_round(
-            share,
-            korean,
-            english,
-            kiwi_counts,
-            naive_counts,
-            rules_dates,
-            library_dates,
-            dated,
-            per_sentence_ms,
-            analysis_ms,
-            load_s,
-            load_mb,
-        ),
-    ]
-
-
-def _accuracy(cases, language: str) -> float:
-    today = date.fromisoformat(UNSEEN_TODAY)
-    chosen = [case for case in cases if case.language == language]
-    right = sum(is_right(case, capture_tasks(case.text, today=today)) for case in chosen)
-    return 100.0 * right / len(chosen)
-
-
-def _round_two() -> list[Result]:
-    today = date.fromisoformat(UNSEEN_TODAY)
-    assert 195 <= len(LONG_KOREAN) <= 210, len(LONG_KOREAN)
-    parse_ms = median_seconds(lambda: capture_tasks(LONG_KOREAN, today=today), repeat=31) * 1000
-    analyse_ms = median_seconds(lambda: korean_analyzer().tokenize(LONG_KOREAN), repeat=31) * 1000
-    rows = [
-        Result(f"parse 2: {name} sentences right, {label}", _accuracy(cases, language), 100.0,
-               "%", goal, "all of them")
-        for label, cases, goal in (("150 unseen", UNSEEN, ">= 95 %"), ("40 held out", HOLDOUT, "-"))
-        for name, language in (("Korean", "ko"), ("English", "en"))
-    ]  # fmt: skip
-    rows.append(
-        Result("parse 2: mixed sentences right, 150 unseen", _accuracy(UNSEEN, "mixed"), 100.0,
-               "%", "-", "all of them")
-    )  # fmt: skip
-    rows.append(
-        Result("parse 2: p50 of a 200-character Korean sentence", parse_ms, analyse_ms, "ms",
-               "< 30 ms", "kiwipiepy's analysis of it alone")
-    )  # fmt: skip
-    return rows
-
-
-def _first_round(share, korean, english, kiwi_counts, naive_counts, rules_dates, library_dates,
-                 dated, per_sentence_ms, analysis_ms, load_s, load_mb) -> list[Result]:  # fmt: skip
-    return [
         Result(
             "parse: Korean sentences right", share(korean), 100.0, "%", ">= 90 %", "all of them"
         ),
@@ -172,3 +123,32 @@ def _first_round(share, korean, english, kiwi_counts, naive_counts, rules_dates,
             "parse: Korean analyser memory (shared by workers)", load_mb, load_mb, "MB", "-", "-"
         ),
     ]
+
+
+def _accuracy(cases, language: str) -> float:
+    today = date.fromisoformat(UNSEEN_TODAY)
+    chosen = [case for case in cases if case.language == language]
+    right = sum(is_right(case, capture_tasks(case.text, today=today)) for case in chosen)
+    return 100.0 * right / len(chosen)
+
+
+def _round_two() -> list[Result]:
+    today = date.fromisoformat(UNSEEN_TODAY)
+    assert 195 <= len(LONG_KOREAN) <= 210, len(LONG_KOREAN)
+    parse_ms = median_seconds(lambda: capture_tasks(LONG_KOREAN, today=today), repeat=31) * 1000
+    analyse_ms = median_seconds(lambda: korean_analyzer().tokenize(LONG_KOREAN), repeat=31) * 1000
+    rows = [
+        Result(f"parse 2: {name} sentences right, {label}", _accuracy(cases, language), 100.0,
+               "%", goal, "all of them")
+        for label, cases, goal in (("150 unseen", UNSEEN, ">= 95 %"), ("40 held out", HOLDOUT, "-"))
+        for name, language in (("Korean", "ko"), ("English", "en"))
+    ]  # fmt: skip
+    rows.append(
+        Result("parse 2: mixed sentences right, 150 unseen", _accuracy(UNSEEN, "mixed"), 100.0,
+               "%", "-", "all of them")
+    )  # fmt: skip
+    rows.append(
+        Result("parse 2: p50 of a 200-character Korean sentence", parse_ms, analyse_ms, "ms",
+               "< 30 ms", "kiwipiepy's analysis of it alone")
+    )  # fmt: skip
+    return rows

@@ -19,7 +19,7 @@ from linkdo.ai.vectors import embedding_hash, embedding_text
 from linkdo.db import copy_into_temp_table
 from linkdo.pgbinary import encode_id_vectors
 from tasks.models import Task
-from workspaces.changes import notify_on_coordinator, notify_sql, on_citus, without_notify
+from workspaces.changes import notify_on_coordinator, on_citus, with_and_without_notify
 
 logger = logging.getLogger("linkdo.embeddings")
 
@@ -41,7 +41,8 @@ COPY_ABOVE = 200
 # UPDATE) and other marks, not for batches storing vectors (FOR KEY SHARE): in the time one batch
 # inserts into the HNSW index, another marks its tasks (a FOR UPDATE here waited for that insert).
 # Each bumped workspace's change is notified at commit (workspaces.changes).
-_LOCK_WORKSPACES_SQL = f"""
+_LOCK_WORKSPACES_SQL = with_and_without_notify(
+    """
 WITH locked AS (
     SELECT id FROM workspaces_workspace
     WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
@@ -50,8 +51,11 @@ WITH locked AS (
     UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
     WHERE w.id = locked.id RETURNING w.id, w.change_version
 )
-SELECT b.id, b.change_version FROM bumped b, {notify_sql("b.id", "b.change_version")} AS n
-"""
+SELECT b.id, b.change_version, {notify} FROM bumped b
+""",
+    "b.id",
+    "b.change_version",
+)
 
 # A batch's hashes are stored only for the text they were computed from: a task whose title,
 # description or tags changed since it was read (edited meanwhile) is left alone, so a stale vector
@@ -158,13 +162,10 @@ def embeddings_mark_failed(*, rows: list[tuple], model: str, reason: str) -> lis
 
 def _lock_workspaces(cursor, batch: list[dict]) -> dict[str, int]:
     """Lock and bump the batch's workspaces (_LOCK_WORKSPACES_SQL); their new versions by id."""
-    ids = [[row["id"] for row in batch]]
-    if not on_citus():
-        cursor.execute(_LOCK_WORKSPACES_SQL, ids)
-        return dict(cursor.fetchall())
-    cursor.execute(without_notify(_LOCK_WORKSPACES_SQL).replace(", NULL AS n", ""), ids)
-    versions = dict(cursor.fetchall())
-    notify_on_coordinator(cursor, list(versions.items()))
+    cursor.execute(_LOCK_WORKSPACES_SQL[on_citus()], [[row["id"] for row in batch]])
+    versions = {workspace_id: version for workspace_id, version, _ in cursor.fetchall()}
+    if on_citus():
+        notify_on_coordinator(cursor, list(versions.items()))
     return versions
 
 

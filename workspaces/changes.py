@@ -29,18 +29,13 @@ def on_citus() -> bool:
     return settings.LINKDO_CITUS
 
 
-def without_notify(statement: str) -> str:
-    """A version statement with its notify_sql expression(s) replaced by NULL (for Citus)."""
-    start = statement.find("pg_notify(")
-    while start >= 0:
-        depth, end = 0, start
-        for end in range(start + len("pg_notify"), len(statement)):
-            depth += {"(": 1, ")": -1}.get(statement[end], 0)
-            if depth == 0:
-                break
-        statement = statement[:start] + "NULL" + statement[end + 1 :]
-        start = statement.find("pg_notify(")
-    return statement
+def with_and_without_notify(template: str, workspace_id: str, version: str) -> dict[bool, str]:
+    """A version statement whose `{notify}` slot is notify_sql (False: plain PostgreSQL) or NULL
+    (True: Citus, where notify_on_coordinator follows it): pick it with `[on_citus()]`."""
+    return {
+        False: template.format(notify=notify_sql(workspace_id, version)),
+        True: template.format(notify="NULL"),
+    }
 
 
 def notify_on_coordinator(cursor, changes: list[tuple[str, int]]) -> None:

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from linkdo.errors import ConflictError
-from workspaces.changes import notify_on_coordinator, notify_sql, on_citus, without_notify
+from workspaces.changes import notify_on_coordinator, on_citus, with_and_without_notify
 from workspaces.models import Workspace
 from workspaces.secrets import secret_hash, secret_new
 
@@ -32,15 +32,22 @@ WHERE workspaces_workspace.last_seen_at < %(stale)s
 # waits for the FOR KEY SHARE under which background batches store vectors (tasks.embeddings), while
 # a batch's mark (FOR NO KEY UPDATE) does not, so one batch's mark never waits for another's insert.
 # The change is notified at commit (workspaces.changes).
-_BEGIN_CHANGE_SQL = f"""
+_BEGIN_CHANGE_SQL = with_and_without_notify(
+    """
 WITH locked AS (SELECT id FROM workspaces_workspace WHERE id = %s FOR UPDATE)
 UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
-WHERE w.id = locked.id RETURNING w.change_version, {notify_sql("w.id", "w.change_version")}
-"""
-_SET_VERSION_SQL = f"""
-UPDATE workspaces_workspace w SET change_version = %s WHERE w.id = %s
-RETURNING {notify_sql("w.id", "w.change_version")}
-"""
+WHERE w.id = locked.id RETURNING w.change_version, {notify}
+""",
+    "w.id",
+    "w.change_version",
+)
+_SET_VERSION_SQL = with_and_without_notify(
+    """
+UPDATE workspaces_workspace w SET change_version = %s WHERE w.id = %s RETURNING {notify}
+""",
+    "w.id",
+    "w.change_version",
+)
 
 
 def workspace_id_problem(value: str | None) -> str | None:
@@ -173,12 +180,10 @@ def workspace_begin_change(*, workspace: Workspace) -> int:
     version seen) never skips a change that commits late.
     """
     with connection.cursor() as cursor:
-        if not on_citus():
-            cursor.execute(_BEGIN_CHANGE_SQL, [workspace.pk])
-            return cursor.fetchone()[0]
-        cursor.execute(without_notify(_BEGIN_CHANGE_SQL), [workspace.pk])
+        cursor.execute(_BEGIN_CHANGE_SQL[on_citus()], [workspace.pk])
         version = cursor.fetchone()[0]
-        notify_on_coordinator(cursor, [(workspace.pk, version)])
+        if on_citus():
+            notify_on_coordinator(cursor, [(workspace.pk, version)])
         return version
 
 
@@ -196,8 +201,6 @@ def workspace_lock(*, workspace: Workspace) -> tuple[int, int]:
 def workspace_set_version(*, workspace: Workspace, version: int) -> None:
     """Set the workspace's change version (taken under workspace_lock) and notify the change."""
     with connection.cursor() as cursor:
-        if not on_citus():
-            cursor.execute(_SET_VERSION_SQL, [version, workspace.pk])
-        else:
-            cursor.execute(without_notify(_SET_VERSION_SQL), [version, workspace.pk])
+        cursor.execute(_SET_VERSION_SQL[on_citus()], [version, workspace.pk])
+        if on_citus():
             notify_on_coordinator(cursor, [(workspace.pk, version)])
