@@ -228,7 +228,7 @@ WHERE t.id = v.id AND t.workspace_id = %(ws)s AND t.place_pending AND t.deleted_
 def tasks_embed_batch(
     *, rows: list[tuple], provider: AIProvider, deadline_s: float | None = None
 ) -> int:
-    """Embed (id, title, description, tags) rows (tasks.embeddings.BATCH_ROW_FIELDS) with the
+    """Embed (id, workspace id, title, description, tags) rows (tasks.embeddings.BATCH_ROW_FIELDS) with the
     provider (one call per 100 texts), store the vectors (one transaction, beside other batches of
     the workspace), then mark the tasks embedded and place those that wait for a place (a second,
     short one, serialised with the workspace's writers).
@@ -239,7 +239,7 @@ def tasks_embed_batch(
     rows = list(rows)
     if not rows:
         return 0
-    texts = [embedding_text(title, description, tags) for _, title, description, tags in rows]
+    texts = [embedding_text(title, description, tags) for _, _, title, description, tags in rows]
     limit = settings.LINKDO_EMBED_BATCH_TIMEOUT_S
     ends = time.monotonic() + (limit if deadline_s is None else min(limit, deadline_s))
     try:

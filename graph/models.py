@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models.functions import Greatest, Least, Now
 
 from tasks.models import Task
-from workspaces.models import Workspace, WorkspaceQuerySet
+from workspaces.models import SameWorkspaceForeignKey, Workspace, WorkspaceQuerySet
 
 DEFAULT_WEIGHT = 0.5
 
@@ -33,10 +33,10 @@ class Edge(models.Model):
         db_constraint=False,
         db_index=False,
     )
-    source = models.ForeignKey(
+    source = SameWorkspaceForeignKey(
         Task, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
-    target = models.ForeignKey(
+    target = SameWorkspaceForeignKey(
         Task, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
     weight = models.FloatField(default=DEFAULT_WEIGHT)

@@ -35,26 +35,20 @@ COPY_ABOVE = 200
 # Lock order, everywhere: the workspace row first (workspace_begin_change / workspace_lock), then
 # task rows. A batch that touched task rows first and then needed its workspace (the embedding's
 # foreign key, the placement's change version) deadlocked with every concurrent writer.
-# The batch's workspaces are locked in id order (two batches over several workspaces must not
-# deadlock either) and each takes a change version: a task whose embedding becomes ready is a change
-# devices pull, or they would show it pending for good. FOR NO KEY UPDATE waits for writers (FOR
-# UPDATE) and other marks, not for batches storing vectors (FOR KEY SHARE): in the time one batch
-# inserts into the HNSW index, another marks its tasks (a FOR UPDATE here waited for that insert).
-# Each bumped workspace's change is notified at commit (workspaces.changes).
-_LOCK_WORKSPACES_SQL = with_and_without_notify(
+# A batch's workspaces are taken one statement each, in id order (two batches over several
+# workspaces must not deadlock either; on Citus a lock over several workspaces' rows is refused),
+# and each takes a change version: a task whose embedding becomes ready is a change devices pull, or
+# they would show it pending for good. The UPDATE locks the row FOR NO KEY UPDATE, which waits for
+# writers (FOR UPDATE) and other marks, not for batches storing vectors (FOR KEY SHARE): in the time
+# one batch inserts into the HNSW index, another marks its tasks (a FOR UPDATE here waited for that
+# insert). The change is notified at commit (workspaces.changes).
+_MARK_VERSION_SQL = with_and_without_notify(
     """
-WITH locked AS (
-    SELECT id FROM workspaces_workspace
-    WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
-    ORDER BY id FOR NO KEY UPDATE
-), bumped AS (
-    UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
-    WHERE w.id = locked.id RETURNING w.id, w.change_version
-)
-SELECT b.id, b.change_version, {notify} FROM bumped b
+UPDATE workspaces_workspace w SET change_version = w.change_version + 1 WHERE w.id = %s
+RETURNING w.change_version, {notify}
 """,
-    "b.id",
-    "b.change_version",
+    "w.id",
+    "w.change_version",
 )
 
 # A batch's hashes are stored only for the text they were computed from: a task whose title,
@@ -62,18 +56,14 @@ SELECT b.id, b.change_version, {notify} FROM bumped b
 # is never marked ready. With an error (a text the provider refused) the tasks are marked failed
 # instead, for that text only, and keep their provisional place (nothing will project them; an
 # arrange puts them beside their tag-mates). Returns the stored tasks and whether each waits to be
-# placed on the map.
+# placed on the map. One workspace per statement (on Citus: one node).
 _STORE_HASHES_SQL = """
-WITH batch AS (
-    SELECT v.id, v.hash
-    FROM jsonb_to_recordset(%(batch)s::jsonb)
-        AS v(id bigint, title text, description text, tags varchar[], hash text)
-    JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
-        AND t.tags = v.tags AND t.deleted_at IS NULL
-)
-UPDATE tasks_task t SET embedding_hash = batch.hash, embedding_error = %(error)s::varchar,
-    place_pending = t.place_pending AND %(error)s::varchar IS NULL, version = w.change_version
-FROM batch, workspaces_workspace w WHERE t.id = batch.id AND w.id = t.workspace_id
+UPDATE tasks_task t SET embedding_hash = v.hash, embedding_error = %(error)s::varchar,
+    place_pending = t.place_pending AND %(error)s::varchar IS NULL, version = %(version)s
+FROM jsonb_to_recordset(%(batch)s::jsonb)
+    AS v(id bigint, title text, description text, tags varchar[], hash text)
+WHERE t.workspace_id = %(ws)s AND t.id = v.id AND t.title = v.title
+    AND t.description = v.description AND t.tags = v.tags AND t.deleted_at IS NULL
 RETURNING t.id, t.workspace_id, t.place_pending
 """
 
@@ -126,53 +116,61 @@ def embeddings_store(*, workspace_id: str, vectors: dict[int, np.ndarray]) -> No
 
 
 # The row shape embeddings_store_fresh and embeddings_mark_ready take.
-BATCH_ROW_FIELDS = ("id", "title", "description", "tags")
+BATCH_ROW_FIELDS = ("id", "workspace_id", "title", "description", "tags")
 
 # A batch's vectors are written under a KEY SHARE lock of their workspaces (id order): every writer
 # of a workspace's tasks takes its row FOR UPDATE first (workspace_begin_change, workspace_lock), so
 # no task text changes meanwhile, while several batches of one workspace insert into the HNSW index
 # at once (each on its own connection; the insert is most of a batch's time) and other batches mark
 # theirs ready (FOR NO KEY UPDATE, which a KEY SHARE lock lets through).
-_SHARE_WORKSPACES_SQL = """
-SELECT id FROM workspaces_workspace
-WHERE id IN (SELECT DISTINCT workspace_id FROM tasks_task WHERE id = ANY(%s::bigint[]))
-ORDER BY id FOR KEY SHARE
-"""
+_SHARE_WORKSPACE_SQL = "SELECT 1 FROM workspaces_workspace WHERE id = %s FOR KEY SHARE"
 # Only the tasks whose text is still the one embedded get their vector. A statement of its own,
 # after the lock: one that waited for a writer inside the locking statement would read the texts as
 # they were before that writer committed (READ COMMITTED takes a statement's snapshot at its start).
 _FRESH_ROWS_SQL = """
-SELECT t.id, t.workspace_id
+SELECT t.id
 FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, title text, description text, tags varchar[])
-JOIN tasks_task t ON t.id = v.id AND t.title = v.title AND t.description = v.description
-    AND t.tags = v.tags AND t.deleted_at IS NULL
+JOIN tasks_task t ON t.id = v.id AND t.workspace_id = %s AND t.title = v.title
+    AND t.description = v.description AND t.tags = v.tags AND t.deleted_at IS NULL
 """
 
 
 def embeddings_mark_failed(*, rows: list[tuple], model: str, reason: str) -> list[int]:
-    """Mark the (id, title, description, tags) rows whose text the provider refused as failed, with
-    the reason, inside the caller's transaction (their workspaces locked and given a change version
-    as embeddings_mark_ready does: devices pull the new state). Returns the ids marked."""
-    batch = _batch_json(rows, model)
+    """Mark the BATCH_ROW_FIELDS rows whose text the provider refused as failed, with the reason,
+    inside the caller's transaction (their workspaces locked and given a change version as
+    embeddings_mark_ready does: devices pull the new state). Returns the ids marked."""
+    marked = []
     with connection.cursor() as cursor:
-        _lock_workspaces(cursor, batch)
-        cursor.execute(_STORE_HASHES_SQL, {"batch": json.dumps(batch), "error": reason[:300]})
-        return [row[0] for row in cursor.fetchall()]
+        for workspace_id, group in _by_workspace(rows):
+            version = _mark_version(cursor, workspace_id)
+            params = {"batch": json.dumps(_batch_json(group, model)), "error": reason[:300],
+                      "version": version, "ws": workspace_id}  # fmt: skip
+            cursor.execute(_STORE_HASHES_SQL, params)
+            marked += [row[0] for row in cursor.fetchall()]
+    return marked
 
 
-def _lock_workspaces(cursor, batch: list[dict]) -> dict[str, int]:
-    """Lock and bump the batch's workspaces (_LOCK_WORKSPACES_SQL); their new versions by id."""
-    cursor.execute(_LOCK_WORKSPACES_SQL[on_citus()], [[row["id"] for row in batch]])
-    versions = {workspace_id: version for workspace_id, version, _ in cursor.fetchall()}
+def _by_workspace(rows: list[tuple]) -> list[tuple[str, list[tuple]]]:
+    """The BATCH_ROW_FIELDS rows by workspace, in workspace id order (the lock order)."""
+    groups: dict[str, list[tuple]] = {}
+    for row in rows:
+        groups.setdefault(row[1], []).append(row)
+    return sorted(groups.items())
+
+
+def _mark_version(cursor, workspace_id: str) -> int:
+    """Lock and bump the workspace (_MARK_VERSION_SQL); its new change version."""
+    cursor.execute(_MARK_VERSION_SQL[on_citus()], [workspace_id])
+    version = cursor.fetchone()[0]
     if on_citus():
-        notify_on_coordinator(cursor, list(versions.items()))
-    return versions
+        notify_on_coordinator(cursor, [(workspace_id, version)])
+    return version
 
 
 def _batch_json(rows: list[tuple], model: str | None = None) -> list[dict]:
     batch = [
         {"id": task_id, "title": title, "description": description, "tags": tags}
-        for task_id, title, description, tags in rows
+        for task_id, _, title, description, tags in rows
     ]
     if model is not None:
         for row in batch:
@@ -182,34 +180,36 @@ def _batch_json(rows: list[tuple], model: str | None = None) -> list[dict]:
 
 
 def embeddings_store_fresh(*, rows: list[tuple], vectors: dict[int, np.ndarray]) -> list[int]:
-    """Store the vectors (task pk -> vector) computed for (id, title, description, tags) rows whose
-    task still has that text, inside the caller's transaction, holding their workspaces in KEY
-    SHARE mode (see _SHARE_WORKSPACES_SQL). The tasks stay pending until embeddings_mark_ready, in
-    a transaction of its own (the shared lock cannot be raised to the marks' lock without two
-    batches deadlocking). Returns the ids whose vector was stored."""
-    with connection.cursor() as cursor:
-        cursor.execute(_SHARE_WORKSPACES_SQL, [[row[0] for row in rows]])
-        cursor.execute(_FRESH_ROWS_SQL, [json.dumps(_batch_json(rows))])
-        fresh = cursor.fetchall()
-    by_workspace: dict[str, dict[int, np.ndarray]] = {}
-    for task_id, workspace_id in fresh:
-        by_workspace.setdefault(workspace_id, {})[task_id] = vectors[task_id]
-    for workspace_id, workspace_vectors in by_workspace.items():
-        embeddings_store(workspace_id=workspace_id, vectors=workspace_vectors)
-    return [task_id for task_id, _ in fresh]
+    """Store the vectors (task pk -> vector) computed for BATCH_ROW_FIELDS rows whose task still
+    has that text, inside the caller's transaction, holding their workspaces in KEY SHARE mode (see
+    _SHARE_WORKSPACE_SQL). The tasks stay pending until embeddings_mark_ready, in a transaction of
+    its own (the shared lock cannot be raised to the marks' lock without two batches
+    deadlocking). Returns the ids whose vector was stored."""
+    stored = []
+    for workspace_id, group in _by_workspace(rows):
+        with connection.cursor() as cursor:
+            cursor.execute(_SHARE_WORKSPACE_SQL, [workspace_id])
+            cursor.execute(_FRESH_ROWS_SQL, [json.dumps(_batch_json(group)), workspace_id])
+            fresh = [row[0] for row in cursor.fetchall()]
+        embeddings_store(workspace_id=workspace_id, vectors={i: vectors[i] for i in fresh})
+        stored += fresh
+    return stored
 
 
 def embeddings_mark_ready(
     *, rows: list[tuple], model: str
 ) -> tuple[list[tuple[int, str, bool]], dict[str, int]]:
-    """Mark the (id, title, description, tags) rows whose vectors embeddings_store_fresh stored as
-    embedded, inside the caller's transaction: lock the rows' workspaces (each takes a change
-    version) and store the hashes of the tasks whose text is still the one embedded (a task edited
-    since its vector was stored stays pending). Returns the marked tasks as (id, workspace id,
-    place pending) and each workspace's new change version."""
-    batch = _batch_json(rows, model)
+    """Mark the BATCH_ROW_FIELDS rows whose vectors embeddings_store_fresh stored as embedded,
+    inside the caller's transaction: lock the rows' workspaces (each takes a change version) and
+    store the hashes of the tasks whose text is still the one embedded (a task edited since its
+    vector was stored stays pending). Returns the marked tasks as (id, workspace id, place
+    pending) and each workspace's new change version."""
+    stored, versions = [], {}
     with connection.cursor() as cursor:
-        versions = _lock_workspaces(cursor, batch)
-        cursor.execute(_STORE_HASHES_SQL, {"batch": json.dumps(batch), "error": None})
-        stored = cursor.fetchall()
+        for workspace_id, group in _by_workspace(rows):
+            version = versions[workspace_id] = _mark_version(cursor, workspace_id)
+            params = {"batch": json.dumps(_batch_json(group, model)), "error": None,
+                      "version": version, "ws": workspace_id}  # fmt: skip
+            cursor.execute(_STORE_HASHES_SQL, params)
+            stored += cursor.fetchall()
     return stored, versions

@@ -9,7 +9,7 @@ from django.db.models.functions import Now
 from pgvector.django import HnswIndex, VectorField
 
 from tasks.recurrence import MAX_RECURRENCE_LENGTH
-from workspaces.models import Workspace, WorkspaceQuerySet
+from workspaces.models import SameWorkspaceOneToOneField, Workspace, WorkspaceQuerySet
 
 MAX_ID_LENGTH = 128
 MAX_TITLE_LENGTH = 500
@@ -200,7 +200,7 @@ class Embedding(models.Model):
     # Held in the database by the composite foreign key (workspace_id, task_id) -> tasks_task
     # (embedding_task_same_workspace), which also proves the workspace exists; single-column keys
     # would check the same rows again at every commit.
-    task = models.OneToOneField(
+    task = SameWorkspaceOneToOneField(
         Task,
         on_delete=models.CASCADE,
         primary_key=True,

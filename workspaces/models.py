@@ -19,6 +19,36 @@ class WorkspaceQuerySet(models.QuerySet):
         return self.filter(workspace=workspace, deleted_at__isnull=True)
 
 
+class SameWorkspaceJoin:
+    """A relation between two rows of one workspace that joins on `workspace_id` too.
+
+    Mixed into the ForeignKey / OneToOneField of a workspace-owned model that points at another
+    workspace-owned model (an edge's ends, an embedding's task). Every join the ORM writes through it
+    (filters, select_related, values across the relation, both directions) reads
+    `ON b.id = a.ref_id AND b.workspace_id = a.workspace_id`, and fetching `edge.source` filters by
+    the edge's workspace too. On plain PostgreSQL that is the same rows (both ends are in the row's
+    workspace: the composite foreign keys in the database guarantee it); on Citus, where the tables
+    are distributed by workspace_id, it is what lets a statement run on the one node holding the
+    workspace instead of failing as a repartition join (docs/SCALING.md)."""
+
+    def get_joining_fields(self, reverse_join=False):
+        local = self.model._meta.get_field("workspace")
+        remote = self.remote_field.model._meta.get_field("workspace")
+        same_workspace = (remote, local) if reverse_join else (local, remote)
+        return (*super().get_joining_fields(reverse_join), same_workspace)
+
+    def get_extra_descriptor_filter(self, instance):
+        return {"workspace_id": instance.workspace_id}
+
+
+class SameWorkspaceForeignKey(SameWorkspaceJoin, models.ForeignKey):
+    """A ForeignKey to another row of the same workspace (see SameWorkspaceJoin)."""
+
+
+class SameWorkspaceOneToOneField(SameWorkspaceJoin, models.OneToOneField):
+    """A OneToOneField to another row of the same workspace (see SameWorkspaceJoin)."""
+
+
 class Workspace(models.Model):
     """One browser's data space, named by the X-Workspace-ID header and created on first use.
 

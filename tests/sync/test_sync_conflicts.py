@@ -113,7 +113,7 @@ def test_a_finished_embedding_is_a_change_devices_pull(client_a):
 def test_a_vector_is_stored_only_for_the_text_it_was_computed_from(client_a, ws_a):
     sync(client_a, {"cursor": None, "tasks": [{"id": "a", "title": "Old words"}]})
     task = Task.objects.get(client_id="a")
-    stale_row = (task.pk, "Old words", "", [])
+    stale_row = (task.pk, task.workspace_id, "Old words", "", [])
     # Re-titled while the batch was at the provider; the clock did not move (same updated_at).
     Task.objects.filter(pk=task.pk).update(title="New words")
     assert tasks_embed_batch(rows=[stale_row], provider=get_provider()) == 0

@@ -68,7 +68,7 @@ def test_interrupted_run_resumes_and_reports_progress(ws_a, gemini):
 
 def test_a_row_edited_meanwhile_is_not_overwritten(ws_a):
     task = TaskFactory(workspace=ws_a, title="Old")
-    stale = (task.pk, "Old", "", [])
+    stale = (task.pk, task.workspace_id, "Old", "", [])
     Task.objects.filter(pk=task.pk).update(
         title="New", updated_at=task.updated_at.replace(year=2030)
     )

@@ -56,7 +56,7 @@ class Command(BaseCommand):
         model = provider.embedding_model
 
         def needs_embedding(row) -> bool:
-            return force or row[4] != embedding_hash(model, embedding_text(row[1], row[2], row[3]))
+            return force or row[5] != embedding_hash(model, embedding_text(*row[2:5]))
 
         total = queryset.count()
         todo = stored = skipped = 0
@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 if not rows:
                     break
                 last_id = rows[-1][0]
-                batch = [row[:4] for row in rows if needs_embedding(row)]
+                batch = [row[:5] for row in rows if needs_embedding(row)]
                 todo += len(batch)
                 if batch and not dry_run:
                     try:
