@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from graph.models import Edge, Origin
+from linkdo.db import set_local_sql
 from linkdo.errors import NotFoundError
 from linkdo.sqlfiles import sql_file
 from tasks.models import Embedding, Task
@@ -63,21 +64,12 @@ def edges_link_by_tags(
             # far too low, and the planner then loops over CTEs row by row: 31 s instead of 0.3 s
             # for 1,000 tasks (docs/PERFORMANCE.md). Hash joins suit a big chooser set anyway.
             # The tag-set pairs of 1,000 choosers (tens of thousands) spilled to disk in 4 MB.
-            cursor.execute(
-                "SELECT current_setting('work_mem'), set_config('enable_nestloop', 'off', true),"
-                " set_config('work_mem', %s, true)",
-                [LINK_WORK_MEM],
-            )
-            work_mem = cursor.fetchone()[0]
+            cursor.execute(set_local_sql({"enable_nestloop": "off", "work_mem": LINK_WORK_MEM}))
         try:
             cursor.execute(_LINK_BY_TAGS_SQL, params)
         finally:
             if many:
-                cursor.execute(
-                    "SELECT set_config('enable_nestloop', 'on', true),"
-                    " set_config('work_mem', %s, true)",
-                    [work_mem],
-                )
+                cursor.execute(set_local_sql({"enable_nestloop": "DEFAULT", "work_mem": "DEFAULT"}))
 
 
 def _has_auto_edges(workspace: Workspace) -> bool:

@@ -1,5 +1,5 @@
-"""Database helpers shared by the apps: retrying a unit of work that lost a deadlock, and COPY
-through Django's connection."""
+"""Database helpers shared by the apps: retrying a unit of work that lost a deadlock, settings for
+the rest of a transaction, and COPY through Django's connection."""
 
 import contextlib
 import functools
@@ -7,12 +7,28 @@ import logging
 import random
 import time
 
+from django.conf import settings
 from django.db import OperationalError, connection
 from psycopg import errors
 
 logger = logging.getLogger("linkdo.db")
 
 DEADLOCK_ATTEMPTS = 4
+
+
+def set_local_sql(values: dict[str, str]) -> str:
+    """One statement text giving each setting its value (a constant of the code, or DEFAULT) for
+    the rest of the transaction: `SET LOCAL`, not set_config(), because on Citus (LINKDO_CITUS) a
+    SET LOCAL is what reaches the workers that run the transaction's statements, once
+    `citus.propagate_set_commands` is `local` (set first, in the same statement)."""
+    parts = [
+        f"SET LOCAL {name} = "
+        + (value if value == "DEFAULT" else "'{}'".format(value.replace("'", "''")))
+        for name, value in values.items()
+    ]
+    if settings.LINKDO_CITUS:
+        parts.insert(0, "SET LOCAL citus.propagate_set_commands = 'local'")
+    return "; ".join(parts)
 
 
 def lost_a_lock_race(exc: BaseException) -> bool:

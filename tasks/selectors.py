@@ -9,6 +9,7 @@ from django.db.models import Count, F, Func, Q, QuerySet, TextField, Value
 from pgvector.django import CosineDistance
 
 from linkdo.ai import AIProvider
+from linkdo.db import set_local_sql
 from linkdo.fields import iso_datetime
 from tasks.embeddings import embed_or_none
 from tasks.models import Embedding, Task
@@ -151,14 +152,15 @@ def tasks_by_similarity(
 
 def _enable_iterative_hnsw_scan() -> None:
     """pgvector >= 0.8: keep scanning the HNSW graph until enough rows pass the workspace filter.
-    On 0.7 (still supported with DATABASE_URL) the settings do not exist and exact scans remain."""
+    On 0.7 (still supported with DATABASE_URL) the settings do not exist and exact scans remain.
+    On Citus the SET LOCALs are propagated to the worker that runs the read (the transaction's
+    worker connections get them too)."""
+    statement = set_local_sql(
+        {"hnsw.iterative_scan": "strict_order", "hnsw.ef_search": str(HNSW_EF_SEARCH)}
+    )
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config('hnsw.iterative_scan', 'strict_order', true), "
-                "set_config('hnsw.ef_search', %s, true)",
-                [str(HNSW_EF_SEARCH)],
-            )
+            cursor.execute(statement)
     except DatabaseError:
         pass
 

@@ -17,6 +17,7 @@ from graph.models import Edge
 from graph.svg import group_colour
 from tasks.models import Task
 from tests.conftest import WorkspaceClient
+from tests.helpers import not_on_citus
 from tests.sync.test_sync import sync
 from workspaces.models import Workspace
 
@@ -180,6 +181,10 @@ def test_metrics_answer_while_the_database_is_down(client):
     assert "linkdo_database_up 1.0" in client.get("/metrics").content.decode()
 
 
+@not_on_citus(
+    "a data migration of databases from before 2026-11 moves rows to another workspace id; Citus "
+    "refuses to change a distribution value, and a cluster starts from the migrated schema"
+)
 def test_workspaces_stored_under_a_garbled_id_are_renamed_to_their_utf8_id(client_a):
     """Before the UTF-8 reading, "브라우저-1" was stored as its latin-1 reading; the migration moves
     such a workspace, with its rows, to the id the browser really sends."""

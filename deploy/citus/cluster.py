@@ -130,6 +130,9 @@ def start() -> None:
         with _connect(port, "postgres") as conn:
             # The statistics counters' triggers on distributed tables (tasks migrations 0016, 0017).
             conn.execute("ALTER SYSTEM SET citus.enable_unsafe_triggers = on")
+            # A transaction's SET LOCAL (lock_timeout, the planner switches the tests use) reaches
+            # the workers running its statements; LinkDo's own hnsw settings ask for it themselves.
+            conn.execute("ALTER SYSTEM SET citus.propagate_set_commands = 'local'")
             conn.execute("SELECT pg_reload_conf()")
     database("postgres")
     print(f"citus cluster up: coordinator {SOCKETS} port {NODES['n0']}")

@@ -14,6 +14,7 @@ from django.db import OperationalError, connection, transaction
 from graph.map import embed_pending
 from linkdo.ai import ProviderError, get_provider
 from linkdo.ai.vectors import embedding_hash, embedding_text
+from linkdo.db import set_local_sql
 from tasks.embeddings import BATCH_ROW_FIELDS, embeddings_mark_ready, embeddings_store_fresh
 from tasks.models import Embedding, Task
 from tests.sync.test_sync import sync
@@ -139,7 +140,9 @@ def within(lock_timeout, work):
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+                cursor.execute(
+                    set_local_sql({"lock_timeout": lock_timeout})
+                )  # Citus: on workers too
             return work()
     finally:
         connection.close()

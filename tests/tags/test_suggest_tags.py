@@ -5,9 +5,11 @@ from django.db import connection
 from pgvector.django import CosineDistance
 
 from linkdo.ai import get_provider
+from linkdo.db import set_local_sql
 from tasks.embeddings import embeddings_store
 from tasks.selectors import task_list, tasks_nearest
-from tests.factories import TaskFactory
+from tests.factories import TaskFactory, WorkspaceFactory
+from tests.helpers import workspace_beside
 
 pytestmark = pytest.mark.django_db
 
@@ -104,25 +106,27 @@ def test_gemini_failure_falls_back_to_similar_tasks(client_a, gemini, mode):
     assert response.json()["source"] == "similar"
 
 
-def test_neighbours_are_found_when_another_workspace_fills_the_vector_index(client_a, ws_a, ws_b):
+def test_neighbours_are_found_when_another_workspace_fills_the_vector_index(client_a, ws_a):
     """Tag suggestions read neighbours through the one nearest-neighbour selector: when the planner
     walks the HNSW index (as on a database holding a large other workspace), the workspace filter
     must not leave them with too few. The other workspace's 1,500 tasks carry the very text asked
     about (nearly), so a plain HNSW scan (40 candidates) meets none of this workspace's tasks."""
     groceries_workspace(client_a)
     same_text = "Buy milk and bread"
-    tasks = TaskFactory.create_batch(1500, workspace=ws_b, title=same_text, tags=["other"])
+    other = WorkspaceFactory(id=workspace_beside(ws_a.pk))  # on Citus: in the same shard's index
+    tasks = TaskFactory.create_batch(1500, workspace=other, title=same_text, tags=["other"])
     vector = get_provider().embed([same_text], deadline_s=5)[0]
     # Near the asked text, each a little apart (identical vectors make a degenerate HNSW graph).
     noise = np.random.default_rng(7).normal(scale=0.01, size=(len(tasks), len(vector)))
     near = (vector + noise) / np.linalg.norm(vector + noise, axis=1, keepdims=True)
     embeddings_store(
-        workspace_id=ws_b.pk, vectors=dict(zip([t.pk for t in tasks], near, strict=True))
+        workspace_id=other.pk, vectors=dict(zip([t.pk for t in tasks], near, strict=True))
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tasks_embedding")
         # The planner's choice on a big database, made here: walk the index in distance order.
-        cursor.execute("SET enable_seqscan = off; SET enable_sort = off")
+        # (SET LOCAL: on Citus it reaches the worker that runs the read.)
+        cursor.execute(set_local_sql({"enable_seqscan": "off", "enable_sort": "off"}))
     try:
         query = task_list(workspace=ws_a).filter(embedding__isnull=False)
         ordered = query.annotate(distance=CosineDistance("embedding__vector", vector))
@@ -131,7 +135,7 @@ def test_neighbours_are_found_when_another_workspace_fills_the_vector_index(clie
         body = client_a.post("/api/tags/suggest-tags", {"title": same_text}).json()
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("RESET enable_seqscan; RESET enable_sort")
+            cursor.execute(set_local_sql({"enable_seqscan": "DEFAULT", "enable_sort": "DEFAULT"}))
     assert len(neighbours) == 4  # every embedded task of this workspace
     assert body["source"] == "similar"
     assert body["tags"][0] == "groceries"

@@ -28,7 +28,9 @@ def connection_kwargs() -> dict:
         "connect_timeout": 5,
         "application_name": "linkdo-events",
     }
-    options = {k: v for k, v in db.get("OPTIONS", {}).items() if k in ("sslmode", "sslrootcert")}
+    # A DATABASE_URL's `?host=/socket/dir&port=N` arrives in OPTIONS, like sslmode.
+    keys = ("sslmode", "sslrootcert", "host", "port")
+    options = {k: v for k, v in db.get("OPTIONS", {}).items() if k in keys}
     return {k: v for k, v in {**kwargs, **options}.items() if v not in (None, "")}
 
 
