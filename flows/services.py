@@ -150,7 +150,9 @@ def task_update(
     vector, embedded = _embed_if_text_changes(task, fields, provider)
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
-        task = Task.objects.get(pk=task.pk)  # the latest row: writers hold the lock taken above
+        task = Task.objects.of(workspace).get(
+            pk=task.pk
+        )  # the latest row: writers hold the lock taken above
         if task.deleted_at is not None:
             raise NotFoundError(f"No task with id {task.client_id!r} in this workspace.")
         old_text = task_text(task)
@@ -220,7 +222,9 @@ def task_delete(*, workspace: Workspace, task: Task) -> int:
             workspace=workspace, task_ids=[task.pk], version=version
         )
         now = timezone.now()
-        Task.objects.filter(pk=task.pk).update(deleted_at=now, updated_at=now, version=version)
+        Task.objects.of(workspace).filter(pk=task.pk).update(
+            deleted_at=now, updated_at=now, version=version
+        )
         # The tasks that had chosen this one choose again among their other tag-mates.
         edges_link_by_tags(workspace=workspace, task_ids=[task.pk], version=version)
     return deleted_edges

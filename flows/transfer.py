@@ -256,7 +256,7 @@ def _import_tasks(workspace, tasks, version) -> tuple[dict, dict[str, int]]:
     )  # fmt: skip
     vectors.update({ids[row["client_id"]]: vector for row, vector in new if vector is not None})
     if changed:
-        Task.objects.bulk_update(changed, sorted(columns), batch_size=500)
+        Task.objects.of(workspace).bulk_update(changed, sorted(columns), batch_size=500)
     embeddings_store(workspace_id=workspace.pk, vectors=vectors)
     pks = dict(Task.objects.of(workspace).values_list("client_id", "pk"))
     return counts, pks
@@ -319,7 +319,7 @@ def _import_edges(workspace, edges, pks, version) -> dict:
     Edge.objects.bulk_create(new)
     fields = ["weight", "origin", "deleted_at", "version", "updated_at", "chosen_by_source",
               "chosen_by_target"]  # fmt: skip
-    Edge.objects.bulk_update(changed, fields, batch_size=500)
+    Edge.objects.of(workspace).bulk_update(changed, fields, batch_size=500)
     return counts
 
 

@@ -186,7 +186,9 @@ def map_basis(*, workspace: Workspace) -> Basis | None:
     if len(ids) < AUTO_BASIS_MIN_TASKS:
         return None
     coords, basis = fit_layout(embeddings)
-    where = np.array(Task.objects.filter(pk__in=ids.tolist()).values_list("x", "y"), dtype=float)
+    where = np.array(
+        Task.objects.of(workspace).filter(pk__in=ids.tolist()).values_list("x", "y"), dtype=float
+    )
     shift = where.mean(axis=0) - coords.mean(axis=0)
     basis = replace(basis, bx=basis.bx + float(shift[0]), by=basis.by + float(shift[1]))
     Workspace.objects.filter(pk=workspace.pk).update(**_basis_fields(basis))
@@ -303,7 +305,9 @@ def _place_embedded(
     workspace = Workspace(pk=workspace_id)
     basis = map_basis(workspace=workspace)
     if basis is None or basis.mean.shape[0] != vectors.shape[1]:  # no map yet, or another model
-        Task.objects.filter(pk__in=ids, place_pending=True).update(place_pending=False)
+        Task.objects.of(workspace).filter(pk__in=ids, place_pending=True).update(
+            place_pending=False
+        )
         return
     coords = basis.project(vectors)
     params = {"version": version, "ids": ids, "xs": coords[:, 0].tolist(),

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models.functions import Greatest, Least, Now
 
 from tasks.models import Task
-from workspaces.models import SameWorkspaceForeignKey, Workspace, WorkspaceQuerySet
+from workspaces.models import SameWorkspaceForeignKey, Workspace, WorkspaceQuerySet, WorkspaceRow
 
 DEFAULT_WEIGHT = 0.5
 
@@ -14,7 +14,7 @@ class Origin(models.TextChoices):
     MANUAL = "manual"  # made by the user; never touched by auto-linking
 
 
-class Edge(models.Model):
+class Edge(WorkspaceRow):
     """An undirected link between two tasks of one workspace (source/target keep the client's order)."""
 
     Origin = Origin

@@ -101,9 +101,9 @@ SELECT w.layout_mean::real[], w.layout_wx::real[], w.layout_wy::real[], w.layout
 FROM workspaces_workspace w
 LEFT JOIN LATERAL (
     SELECT count(*) AS live, count(*) FILTER (WHERE t.place_pending) AS waiting
-    FROM tasks_task t WHERE t.workspace_id = w.id AND t.deleted_at IS NULL
+    FROM tasks_task t WHERE t.workspace_id = %(ws)s AND t.deleted_at IS NULL
 ) c ON true
-WHERE w.id = %s
+WHERE w.id = %(ws)s
 """
 
 
@@ -119,7 +119,7 @@ def _basis(row) -> Basis | None:
 def layout_basis_and_counts(*, workspace: Workspace) -> tuple[Basis | None, int, int]:
     """The stored basis (or None), the live tasks and those waiting for a place, in one read."""
     with connection.cursor() as cursor:
-        cursor.execute(_BASIS_AND_COUNTS_SQL, [workspace.pk])
+        cursor.execute(_BASIS_AND_COUNTS_SQL, {"ws": workspace.pk})
         row = cursor.fetchone()
     if row is None:
         return None, 0, 0
@@ -168,9 +168,9 @@ def suggested_edges(*, workspace: Workspace, min_score: float, limit: int) -> li
         if (min(a, b), max(a, b)) not in linked
     ][:limit]
     client_ids = dict(
-        Task.objects.filter(pk__in={p for a, b, _ in chosen for p in (a, b)}).values_list(
-            "id", "client_id"
-        )
+        Task.objects.of(workspace)
+        .filter(pk__in={p for a, b, _ in chosen for p in (a, b)})
+        .values_list("id", "client_id")
     )
     return [
         {"source": client_ids[a], "target": client_ids[b], "score": round(score, 6)}

@@ -99,14 +99,18 @@ def edge_create(
         for client_id in (source, target):
             if client_id not in found:  # another workspace's task is unknown here, like any other
                 raise NotFoundError(f"Task {client_id!r} does not exist in this workspace.")
-        existing = Edge.objects.filter(_pair(found[source], found[target])).first()
+        existing = Edge.objects.of(workspace).filter(_pair(found[source], found[target])).first()
         if _same_auto_edge(existing, weight):
-            return Edge.objects.select_related("source", "target").get(pk=existing.pk), False
+            return _edge_with_ends(workspace, existing.pk), False
         (edge_id,) = edges_upsert_manual(
             workspace=workspace, links=[(found[source], found[target], weight)], version=version
         )
     created = existing is None or existing.deleted_at is not None
-    return Edge.objects.select_related("source", "target").get(pk=edge_id), created
+    return _edge_with_ends(workspace, edge_id), created
+
+
+def _edge_with_ends(workspace: Workspace, edge_id: int) -> Edge:
+    return Edge.objects.of(workspace).select_related("source", "target").get(pk=edge_id)
 
 
 def _same_auto_edge(edge: Edge | None, weight: float) -> bool:
@@ -149,19 +153,23 @@ def edge_delete(*, workspace: Workspace, edge: Edge) -> None:
     removed."""
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
-        edges_tombstone(Edge.objects.filter(pk=edge.pk), version, origin="manual")
+        edges_tombstone(Edge.objects.of(workspace).filter(pk=edge.pk), version, origin="manual")
 
 
 def edge_delete_pair(*, workspace: Workspace, source: str, target: str) -> int:
     """Tombstone the edge between two tasks, in either direction; 404 when there is none."""
-    pair = Q(source__client_id=source, target__client_id=target) | Q(
-        source__client_id=target, target__client_id=source
+
+    # The ends by subquery, not by join: an UPDATE through a join becomes `id IN (SELECT ...)`
+    # with the workspace filter inside only (on Citus: every shard).
+    def task_ids(client_id: str):
+        return Task.objects.live(workspace).filter(client_id=client_id).values("id")
+
+    pair = Q(source_id__in=task_ids(source), target_id__in=task_ids(target)) | Q(
+        source_id__in=task_ids(target), target_id__in=task_ids(source)
     )
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
-        deleted = edges_tombstone(
-            Edge.objects.filter(pair, workspace=workspace), version, origin="manual"
-        )
+        deleted = edges_tombstone(Edge.objects.of(workspace).filter(pair), version, origin="manual")
         if not deleted:
             raise NotFoundError(f"No edge between {source!r} and {target!r} in this workspace.")
     return deleted

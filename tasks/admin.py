@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from tasks.models import Embedding, Task
-from tasks.selectors import embedding_status
+from tasks.models import Task
+from tasks.selectors import embedding_status, task_vector
 from workspaces.admin import ReadOnlyAdmin
 
 VECTOR_PREVIEW = 8
@@ -66,7 +66,7 @@ class TaskAdmin(ReadOnlyAdmin):
 
     @admin.display(description="vector (read-only)")
     def vector(self, obj):
-        vector = Embedding.objects.filter(task=obj).values_list("vector", flat=True).first()
+        vector = task_vector(obj)
         if vector is None:
             return "none stored"
         head = ", ".join(f"{v:.4f}" for v in list(vector)[:VECTOR_PREVIEW])

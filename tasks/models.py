@@ -9,7 +9,12 @@ from django.db.models.functions import Now
 from pgvector.django import HnswIndex, VectorField
 
 from tasks.recurrence import MAX_RECURRENCE_LENGTH
-from workspaces.models import SameWorkspaceOneToOneField, Workspace, WorkspaceQuerySet
+from workspaces.models import (
+    SameWorkspaceOneToOneField,
+    Workspace,
+    WorkspaceQuerySet,
+    WorkspaceRow,
+)
 
 MAX_ID_LENGTH = 128
 MAX_TITLE_LENGTH = 500
@@ -45,7 +50,7 @@ def linked_fields(names) -> set[str]:
     return {field for group in LINKED_FIELDS if group & names for field in group}
 
 
-class Task(models.Model):
+class Task(WorkspaceRow):
     Priority = Priority
     Status = Status
 
@@ -189,7 +194,7 @@ class TaskCount(models.Model):
         return f"{self.kind} {self.key}: {self.done}/{self.total}"
 
 
-class Embedding(models.Model):
+class Embedding(WorkspaceRow):
     """A task's vector, in a table of its own.
 
     Tasks are updated often (status, position, sync); had the vector and its HNSW index lived in the

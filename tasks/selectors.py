@@ -104,7 +104,12 @@ def task_to_json(task: Task, *, include_embedding: bool = False) -> dict:
 
 def task_vector(task: Task):
     """The task's stored vector (possibly stale while pending), or None."""
-    return Embedding.objects.filter(task=task).values_list("vector", flat=True).first()
+    return (
+        Embedding.objects.of(task.workspace_id)
+        .filter(task=task)
+        .values_list("vector", flat=True)
+        .first()
+    )
 
 
 def task_list_to_json(queryset: QuerySet[Task], *, include_embedding: bool = False) -> list[dict]:

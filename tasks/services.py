@@ -220,4 +220,4 @@ def task_revive(task: Task, *, pk: int, has_vector: bool) -> None:
     task.embedding_error = None  # a refusal was for the deleted task's text
     task.save(update_fields=(*_REVIVED_FIELDS, "embedding_error"))
     if not has_vector:  # the deleted text's vector must not stand for the new one
-        Embedding.objects.filter(task_id=pk).delete()
+        Embedding.objects.of(task.workspace_id).filter(task_id=pk).delete()

@@ -19,6 +19,20 @@ class WorkspaceQuerySet(models.QuerySet):
         return self.filter(workspace=workspace, deleted_at__isnull=True)
 
 
+class WorkspaceRow(models.Model):
+    """A model whose rows belong to one workspace (a `workspace` foreign key): saving a row
+    updates it by (workspace, id), not by id alone. The same row; on Citus, where these tables are
+    distributed by workspace_id, the UPDATE runs on the node holding the workspace instead of on
+    every shard (docs/SCALING.md)."""
+
+    class Meta:
+        abstract = True
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        base_qs = base_qs.filter(workspace_id=self.workspace_id)
+        return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+
+
 class SameWorkspaceJoin:
     """A relation between two rows of one workspace that joins on `workspace_id` too.
 

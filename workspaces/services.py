@@ -34,9 +34,9 @@ WHERE workspaces_workspace.last_seen_at < %(stale)s
 # The change is notified at commit (workspaces.changes).
 _BEGIN_CHANGE_SQL = with_and_without_notify(
     """
-WITH locked AS (SELECT id FROM workspaces_workspace WHERE id = %s FOR UPDATE)
+WITH locked AS (SELECT id FROM workspaces_workspace WHERE id = %(ws)s FOR UPDATE)
 UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
-WHERE w.id = locked.id RETURNING w.change_version, {notify}
+WHERE w.id = %(ws)s AND w.id = locked.id RETURNING w.change_version, {notify}
 """,
     "w.id",
     "w.change_version",
@@ -180,7 +180,7 @@ def workspace_begin_change(*, workspace: Workspace) -> int:
     version seen) never skips a change that commits late.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_BEGIN_CHANGE_SQL[on_citus()], [workspace.pk])
+        cursor.execute(_BEGIN_CHANGE_SQL[on_citus()], {"ws": workspace.pk})
         version = cursor.fetchone()[0]
         if on_citus():
             notify_on_coordinator(cursor, [(workspace.pk, version)])

@@ -227,7 +227,9 @@ class _TaskWriter:
             for row in self.creates:
                 row["id"] = ids[row["client_id"]]
         if self.updates:
-            Task.objects.bulk_update(list(self.updates.values()), sorted(self.update_fields))
+            Task.objects.of(self.workspace).bulk_update(
+                list(self.updates.values()), sorted(self.update_fields)
+            )
         if self.completed_recurring:  # the next occurrences, which clients pull
             occurrences_create(
                 workspace=self.workspace, tasks=self.completed_recurring, version=self.version,
@@ -236,7 +238,7 @@ class _TaskWriter:
         if self.deletes:
             ids = [row.pk for row in self.deletes]
             edges_delete_for_tasks(workspace=self.workspace, task_ids=ids, version=self.version)
-            Task.objects.filter(pk__in=ids).update(
+            Task.objects.of(self.workspace).filter(pk__in=ids).update(
                 deleted_at=self.now, updated_at=self.now, version=self.version
             )
         # Deleted tasks too: the tasks that had chosen them choose again.
@@ -301,7 +303,9 @@ def _apply_edges(
             stats[f"edges_{status}"] += 1
     edges_upsert_manual(workspace=workspace, links=upserts, version=version)
     if tombstones:
-        edges_tombstone(Edge.objects.filter(pk__in=tombstones), version, origin="manual")
+        edges_tombstone(
+            Edge.objects.of(workspace).filter(pk__in=tombstones), version, origin="manual"
+        )
     return results
 
 
