@@ -221,10 +221,16 @@ def _take_slots(
     keys = [(base, min(limit, _SLOTS)) for base, limit in keys]
     firsts = [None if base is None else base + os.getpid() % limit for base, limit in keys]
     extra_sql, extra_params = also or (None, [])
+    apart = ()
+    if extra_sql and settings.LINKDO_CITUS:
+        # On Citus a statement that reads a distributed table (the workspace's secret) runs on a
+        # worker, its advisory locks with it: taken there, never released here. A round trip more.
+        cursor.execute("SELECT " + extra_sql, extra_params)
+        apart, extra_sql, extra_params = tuple(cursor.fetchone()), None, []
     columns = ["pg_try_advisory_lock(%s)"] * len(keys) + ([extra_sql] if extra_sql else [])
     cursor.execute("SELECT " + ", ".join(columns), firsts + extra_params)
     row = cursor.fetchone()
-    got_first, extra = row[: len(keys)], tuple(row[len(keys) :])
+    got_first, extra = row[: len(keys)], apart or tuple(row[len(keys) :])
     held: list[int | None] = []
     for (base, limit), first, got in zip(keys, firsts, got_first, strict=True):
         if base is None or got:

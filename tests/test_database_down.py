@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench.server import gunicorn
-from tests.helpers import ROOT, http_json, run_django
+from tests.helpers import ROOT, http_json, not_on_citus, run_django
 
 UNREACHABLE = "postgresql://postgres@%2Fnonexistent%2Flinkdo-socket/linkdo"
 
@@ -43,6 +43,7 @@ def _call(base, method, path, body=None):
 
 
 @pytest.mark.slow
+@not_on_citus("stops and starts the embedded database; the servers it starts use DATABASE_URL's")
 def test_database_stop_and_restart_under_gunicorn(tmp_path):
     """The database stops under a running server with a sync in flight: 503s with a sentence,
     the sync all or nothing; the database comes back and the same workers serve again."""

@@ -14,6 +14,7 @@ import pytest
 
 from bench.server import events_server, gunicorn
 from tests.helpers import database_url, http_json
+from workspaces.changes import CHANNEL, change_key
 from workspaces.models import Workspace
 from workspaces.tickets import _fernet, ticket_issue
 
@@ -196,12 +197,15 @@ def test_many_changes_within_the_window_are_coalesced(servers):
     with psycopg.connect(database_url(), autocommit=True) as conn:
         conn.execute("INSERT INTO workspaces_workspace (id, created_at, last_seen_at) "
                      "VALUES ('live-d', now(), now()) ON CONFLICT DO NOTHING")  # fmt: skip
-        for _ in range(20):
-            conn.execute(
-                "UPDATE workspaces_workspace SET change_version = change_version + 1 "
-                "WHERE id = 'live-d' RETURNING pg_notify('linkdo_changes', "
-                "left(encode(sha256(convert_to(id, 'UTF8')), 'hex'), 16) || ':' || change_version)"
-            )
+        for _ in range(20):  # each change and its notification, as workspaces.changes sends them
+            with conn.transaction():
+                (changed,) = conn.execute(
+                    "UPDATE workspaces_workspace SET change_version = change_version + 1 "
+                    "WHERE id = 'live-d' RETURNING change_version"
+                ).fetchone()
+                conn.execute(
+                    "SELECT pg_notify(%s, %s)", [CHANNEL, f"{change_key('live-d')}:{changed}"]
+                )
     got = client.events(1.0)
     assert 1 <= len(got) < 10
     assert got[-1]["id"] == str(version("live-d")) == "20"
