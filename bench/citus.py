@@ -1,8 +1,8 @@
 """Issue 35: the same reads and writes on the three-node Citus cluster against one node, in one run.
 
-Each side runs in a process of its own, with its own database (`python -m bench.citus one` on the
-configured one-node database, `python -m bench.citus cluster` on `bench_linkdo` of the cluster that
-`make citus-up` starts), and prints its seconds as JSON; run() starts both, one after the other,
+Each side runs in a process of its own, with a fresh database of its own (`python -m bench.citus
+one` on `bench_linkdo` of the embedded PostgreSQL, or DATABASE_URL's database when one is set;
+`python -m bench.citus cluster` on `bench_linkdo` of the cluster that `make citus-up` starts), and prints its seconds as JSON; run() starts both, one after the other,
 and compares. The rows: GET /api/graph of 10,000 tasks and 50,000 edges, a first sync of 1,000
 tasks (one push, answered before the embeddings, as the PWA waits for it) and similar tasks in a
 workspace of 10,000 embedded tasks (the HTTP request, median of 30 tasks)."""
@@ -43,13 +43,26 @@ def _side(side: str) -> dict[str, float]:
             [*cluster, "url", CLUSTER_DATABASE], check=True, capture_output=True, text=True
         ).stdout.strip()
         env.update(DATABASE_URL=url, LINKDO_CITUS="true")
-    else:
-        env.update({k: os.environ[k] for k in ("DATABASE_URL",) if k in os.environ})
+    elif "DATABASE_URL" in os.environ:
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    else:  # a fresh database on the embedded server too: both sides start without history
+        env["DATABASE_URL"] = _fresh_embedded_database()
     done = subprocess.run(
         [sys.executable, "-m", "bench.citus", side],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _fresh_embedded_database() -> str:
+    import psycopg
+    from django.conf import settings
+
+    host = settings.DATABASES["default"]["HOST"]
+    with psycopg.connect(host=host, user="postgres", dbname="postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {CLUSTER_DATABASE}")
+        conn.execute(f"CREATE DATABASE {CLUSTER_DATABASE}")
+    return f"postgresql://postgres@{host.replace('/', '%2F')}/{CLUSTER_DATABASE}"
 
 
 def _measure() -> dict[str, float]:
