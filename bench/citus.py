@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-CLUSTER_DATABASE = "bench_linkdo"
+BENCH_DATABASE = "bench_linkdo"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOAL = "<= 1.5"
 
@@ -35,12 +35,12 @@ def _side(side: str) -> dict[str, float]:
     if side == "cluster":
         cluster = [sys.executable, os.path.join(ROOT, "deploy", "citus", "cluster.py")]
         subprocess.run([*cluster, "start"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([*cluster, "drop", CLUSTER_DATABASE], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*cluster, "drop", BENCH_DATABASE], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(
-            [*cluster, "database", CLUSTER_DATABASE], check=True, stdout=subprocess.DEVNULL
+            [*cluster, "database", BENCH_DATABASE], check=True, stdout=subprocess.DEVNULL
         )
         url = subprocess.run(
-            [*cluster, "url", CLUSTER_DATABASE], check=True, capture_output=True, text=True
+            [*cluster, "url", BENCH_DATABASE], check=True, capture_output=True, text=True
         ).stdout.strip()
         env.update(DATABASE_URL=url, LINKDO_CITUS="true")
     elif "DATABASE_URL" in os.environ:
@@ -60,9 +60,9 @@ def _fresh_embedded_database() -> str:
 
     host = settings.DATABASES["default"]["HOST"]
     with psycopg.connect(host=host, user="postgres", dbname="postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {CLUSTER_DATABASE}")
-        conn.execute(f"CREATE DATABASE {CLUSTER_DATABASE}")
-    return f"postgresql://postgres@{host.replace('/', '%2F')}/{CLUSTER_DATABASE}"
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    return f"postgresql://postgres@{host.replace('/', '%2F')}/{BENCH_DATABASE}"
 
 
 def _measure() -> dict[str, float]:
