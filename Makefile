@@ -62,7 +62,7 @@ test: lint
 # built from ../shared/citus on first use, about 2 minutes), makes test_linkdo_citus on every node
 # and runs every test with DATABASE_URL at the coordinator; the migrations distribute the tenant
 # tables. Tests that cannot apply there are skipped with their reason (pytest -rs prints them);
-# tests/test_citus.py runs only there. About 16 minutes on 2 cores.
+# tests/test_citus.py runs only there. About 13 minutes on 2 cores.
 test-citus: install
 	$(BIN)/python deploy/citus/cluster.py start
 	$(BIN)/python deploy/citus/cluster.py drop test_linkdo_citus
