@@ -150,9 +150,8 @@ def task_update(
     vector, embedded = _embed_if_text_changes(task, fields, provider)
     with transaction.atomic():
         version = workspace_begin_change(workspace=workspace)
-        task = Task.objects.of(workspace).get(
-            pk=task.pk
-        )  # the latest row: writers hold the lock taken above
+        # The latest row: writers hold the lock taken above.
+        task = Task.objects.of(workspace).get(pk=task.pk)
         if task.deleted_at is not None:
             raise NotFoundError(f"No task with id {task.client_id!r} in this workspace.")
         old_text = task_text(task)

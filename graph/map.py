@@ -230,8 +230,8 @@ WHERE t.id = v.id AND t.workspace_id = %(ws)s AND t.place_pending AND t.deleted_
 def tasks_embed_batch(
     *, rows: list[tuple], provider: AIProvider, deadline_s: float | None = None
 ) -> int:
-    """Embed (id, workspace id, title, description, tags) rows (tasks.embeddings.BATCH_ROW_FIELDS) with the
-    provider (one call per 100 texts), store the vectors (one transaction, beside other batches of
+    """Embed (id, workspace id, title, description, tags) rows (tasks.embeddings.BATCH_ROW_FIELDS)
+    with the provider (one call per 100 texts), store the vectors (one transaction, beside other batches of
     the workspace), then mark the tasks embedded and place those that wait for a place (a second,
     short one, serialised with the workspace's writers).
     Returns how many were marked; raises ProviderError when the provider fails (nothing is stored

@@ -326,10 +326,9 @@ def _task(text: str, clause: _Clause, today: date) -> CapturedTask:
         kinds.setdefault(phrase.kind, []).append(phrase.value)
     due = clause.due
     recurrence = kinds.get("recurrence", [None])[0]
+    # `매년 2월 30일`: read, but no task can recur so (the API would refuse it).
     if recurrence is not None and _never_occurs(recurrence):
-        recurrence = (
-            None  # `매년 2월 30일`: read, but no task can recur so (the API would refuse it)
-        )
+        recurrence = None
     if recurrence is not None:
         due = first_occurrence(recurrence, today, on_or_after=due if clause.own_date else None)
     due_time = kinds.get("time", [None])[0]

@@ -19,7 +19,7 @@ from linkdo.ai.vectors import embedding_hash, embedding_text
 from linkdo.db import copy_into_temp_table
 from linkdo.pgbinary import encode_id_vectors
 from tasks.models import Task
-from workspaces.changes import notify_on_coordinator, on_citus, with_and_without_notify
+from workspaces.changes import VersionStatement
 
 logger = logging.getLogger("linkdo.embeddings")
 
@@ -42,7 +42,7 @@ COPY_ABOVE = 200
 # writers (FOR UPDATE) and other marks, not for batches storing vectors (FOR KEY SHARE): in the time
 # one batch inserts into the HNSW index, another marks its tasks (a FOR UPDATE here waited for that
 # insert). The change is notified at commit (workspaces.changes).
-_MARK_VERSION_SQL = with_and_without_notify(
+_MARK_VERSION = VersionStatement(
     """
 UPDATE workspaces_workspace w SET change_version = w.change_version + 1 WHERE w.id = %s
 RETURNING w.change_version, {notify}
@@ -142,7 +142,7 @@ def embeddings_mark_failed(*, rows: list[tuple], model: str, reason: str) -> lis
     marked = []
     with connection.cursor() as cursor:
         for workspace_id, group in _by_workspace(rows):
-            version = _mark_version(cursor, workspace_id)
+            version = _MARK_VERSION.run(cursor, [workspace_id], workspace_id)
             params = {"batch": json.dumps(_batch_json(group, model)), "error": reason[:300],
                       "version": version, "ws": workspace_id}  # fmt: skip
             cursor.execute(_STORE_HASHES_SQL, params)
@@ -156,15 +156,6 @@ def _by_workspace(rows: list[tuple]) -> list[tuple[str, list[tuple]]]:
     for row in rows:
         groups.setdefault(row[1], []).append(row)
     return sorted(groups.items())
-
-
-def _mark_version(cursor, workspace_id: str) -> int:
-    """Lock and bump the workspace (_MARK_VERSION_SQL); its new change version."""
-    cursor.execute(_MARK_VERSION_SQL[on_citus()], [workspace_id])
-    version = cursor.fetchone()[0]
-    if on_citus():
-        notify_on_coordinator(cursor, [(workspace_id, version)])
-    return version
 
 
 def _batch_json(rows: list[tuple], model: str | None = None) -> list[dict]:
@@ -207,7 +198,9 @@ def embeddings_mark_ready(
     stored, versions = [], {}
     with connection.cursor() as cursor:
         for workspace_id, group in _by_workspace(rows):
-            version = versions[workspace_id] = _mark_version(cursor, workspace_id)
+            version = versions[workspace_id] = _MARK_VERSION.run(
+                cursor, [workspace_id], workspace_id
+            )
             params = {"batch": json.dumps(_batch_json(group, model)), "error": None,
                       "version": version, "ws": workspace_id}  # fmt: skip
             cursor.execute(_STORE_HASHES_SQL, params)

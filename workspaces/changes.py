@@ -29,23 +29,24 @@ def on_citus() -> bool:
     return settings.LINKDO_CITUS
 
 
-def with_and_without_notify(template: str, workspace_id: str, version: str) -> dict[bool, str]:
-    """A version statement whose `{notify}` slot is notify_sql (False: plain PostgreSQL) or NULL
-    (True: Citus, where notify_on_coordinator follows it): pick it with `[on_citus()]`."""
-    return {
-        False: template.format(notify=notify_sql(workspace_id, version)),
-        True: template.format(notify="NULL"),
-    }
+class VersionStatement:
+    """A statement that gives one workspace a new change version and returns it first, with a
+    `{notify}` slot in its RETURNING: notify_sql on plain PostgreSQL; on Citus NULL, and the NOTIFY
+    follows from the coordinator (one statement more)."""
 
+    def __init__(self, template: str, workspace_id: str, version: str):
+        self.plain = template.format(notify=notify_sql(workspace_id, version))
+        self.citus = template.format(notify="NULL")
 
-def notify_on_coordinator(cursor, changes: list[tuple[str, int]]) -> None:
-    """On Citus: the NOTIFY of each (workspace id, version), from the coordinator, delivered at
-    commit like the one a version statement sends on plain PostgreSQL (one statement more)."""
-    if changes:
-        cursor.execute(
-            "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p",
-            [CHANNEL, [f"{change_key(ws)}:{version}" for ws, version in changes]],
-        )
+    def run(self, cursor, params, workspace_id: str) -> int:
+        """Run it in the caller's transaction; the workspace's new change version."""
+        cursor.execute(self.citus if on_citus() else self.plain, params)
+        version = cursor.fetchone()[0]
+        if on_citus():
+            cursor.execute(
+                "SELECT pg_notify(%s, %s)", [CHANNEL, f"{change_key(workspace_id)}:{version}"]
+            )
+        return version
 
 
 def change_key(workspace_id: str) -> str:

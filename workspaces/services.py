@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from linkdo.errors import ConflictError
-from workspaces.changes import notify_on_coordinator, on_citus, with_and_without_notify
+from workspaces.changes import VersionStatement
 from workspaces.models import Workspace
 from workspaces.secrets import secret_hash, secret_new
 
@@ -32,7 +32,7 @@ WHERE workspaces_workspace.last_seen_at < %(stale)s
 # waits for the FOR KEY SHARE under which background batches store vectors (tasks.embeddings), while
 # a batch's mark (FOR NO KEY UPDATE) does not, so one batch's mark never waits for another's insert.
 # The change is notified at commit (workspaces.changes).
-_BEGIN_CHANGE_SQL = with_and_without_notify(
+_BEGIN_CHANGE = VersionStatement(
     """
 WITH locked AS (SELECT id FROM workspaces_workspace WHERE id = %(ws)s FOR UPDATE)
 UPDATE workspaces_workspace w SET change_version = w.change_version + 1 FROM locked
@@ -41,9 +41,10 @@ WHERE w.id = %(ws)s AND w.id = locked.id RETURNING w.change_version, {notify}
     "w.id",
     "w.change_version",
 )
-_SET_VERSION_SQL = with_and_without_notify(
+_SET_VERSION = VersionStatement(
     """
-UPDATE workspaces_workspace w SET change_version = %s WHERE w.id = %s RETURNING {notify}
+UPDATE workspaces_workspace w SET change_version = %s WHERE w.id = %s
+RETURNING w.change_version, {notify}
 """,
     "w.id",
     "w.change_version",
@@ -180,11 +181,7 @@ def workspace_begin_change(*, workspace: Workspace) -> int:
     version seen) never skips a change that commits late.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_BEGIN_CHANGE_SQL[on_citus()], {"ws": workspace.pk})
-        version = cursor.fetchone()[0]
-        if on_citus():
-            notify_on_coordinator(cursor, [(workspace.pk, version)])
-        return version
+        return _BEGIN_CHANGE.run(cursor, {"ws": workspace.pk}, workspace.pk)
 
 
 def workspace_lock(*, workspace: Workspace) -> tuple[int, int]:
@@ -201,6 +198,4 @@ def workspace_lock(*, workspace: Workspace) -> tuple[int, int]:
 def workspace_set_version(*, workspace: Workspace, version: int) -> None:
     """Set the workspace's change version (taken under workspace_lock) and notify the change."""
     with connection.cursor() as cursor:
-        cursor.execute(_SET_VERSION_SQL[on_citus()], [version, workspace.pk])
-        if on_citus():
-            notify_on_coordinator(cursor, [(workspace.pk, version)])
+        _SET_VERSION.run(cursor, [version, workspace.pk], workspace.pk)
