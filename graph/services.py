@@ -11,14 +11,36 @@ from linkdo.db import set_local_sql
 from linkdo.errors import NotFoundError
 from linkdo.sqlfiles import sql_file
 from tasks.models import Embedding, Task
+from workspaces.changes import on_citus
 from workspaces.models import Workspace
 from workspaces.services import workspace_begin_change
 
-# Bounded auto-links, in one statement: graph/sql/link_by_tags.sql says what each step computes.
-_LINK_BY_TAGS_SQL = sql_file(
+# Bounded auto-links: graph/sql/link_by_tags.sql says what each step computes, down to the new
+# edges (`new_edges`); the statement ends here. On one PostgreSQL the new edges are inserted by the
+# statement itself. On Citus an INSERT ... SELECT into a distributed table is never sent whole to
+# the worker (the edge id's sequence is read on the coordinator): every one of the statement's
+# steps became a round trip to the worker with its result copied back (28 of them, 270-380 ms
+# against 110 for the same work). There, the statement selects the new edges (sent whole to the
+# workspace's worker) and a second one inserts them.
+_LINK_STEPS = sql_file(
     __file__, "link_by_tags", task=Task._meta.db_table, edge=Edge._meta.db_table,
     embedding=Embedding._meta.db_table,
 )  # fmt: skip
+_EDGE_COLUMNS = """(workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at,
+ chosen_by_source, chosen_by_target)"""
+_LINK_BY_TAGS_SQL = _LINK_STEPS + f"""INSERT INTO graph_edge {_EDGE_COLUMNS}
+SELECT %(ws)s, source_id, target_id, weight, 'auto', %(version)s, %(now)s, %(now)s,
+       chosen_by_source, chosen_by_target
+FROM new_edges"""
+_LINK_BY_TAGS_CITUS_SQL = _LINK_STEPS + """SELECT source_id, target_id, weight, chosen_by_source,
+       chosen_by_target
+FROM new_edges"""
+_INSERT_AUTO_EDGES_SQL = f"""INSERT INTO graph_edge {_EDGE_COLUMNS}
+SELECT %(ws)s, e.source_id, e.target_id, e.weight, 'auto', %(version)s, %(now)s, %(now)s,
+       e.chosen_by_source, e.chosen_by_target
+FROM unnest(%(sources)s::bigint[], %(targets)s::bigint[], %(weights)s::float8[],
+            %(by_source)s::bool[], %(by_target)s::bool[])
+     AS e(source_id, target_id, weight, chosen_by_source, chosen_by_target)"""
 
 _UPSERT_MANUAL_SQL = """
 INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
@@ -66,10 +88,23 @@ def edges_link_by_tags(
             # The tag-set pairs of 1,000 choosers (tens of thousands) spilled to disk in 4 MB.
             cursor.execute(set_local_sql({"enable_nestloop": "off", "work_mem": LINK_WORK_MEM}))
         try:
-            cursor.execute(_LINK_BY_TAGS_SQL, params)
+            if on_citus():
+                cursor.execute(_LINK_BY_TAGS_CITUS_SQL, params)
+                _insert_auto_edges(cursor, params, cursor.fetchall())
+            else:
+                cursor.execute(_LINK_BY_TAGS_SQL, params)
         finally:
             if many:
                 cursor.execute(set_local_sql({"enable_nestloop": "DEFAULT", "work_mem": "DEFAULT"}))
+
+
+def _insert_auto_edges(cursor, params: dict, rows: list[tuple]) -> None:
+    if rows:
+        sources, targets, weights, by_source, by_target = (list(column) for column in zip(*rows))
+        cursor.execute(_INSERT_AUTO_EDGES_SQL, {
+            **params, "sources": sources, "targets": targets, "weights": weights,
+            "by_source": by_source, "by_target": by_target,
+        })  # fmt: skip
 
 
 def _has_auto_edges(workspace: Workspace) -> bool:

@@ -1,13 +1,13 @@
--- Bounded auto-links, in one statement. Each task *chooses* at most K (LINKDO_AUTOLINKS_PER_TASK;
--- NULL: all) of the live tasks sharing a tag with it: highest weight (|common| / max(|a|, |b|),
--- rounded to 2 places) first, then the most similar by embedding, the most recently changed, the
--- client id. An auto edge lives while at least one of its ends chooses it (chosen_by_source /
--- chosen_by_target). Choosing again: the given tasks (created, retagged) and every task that had
--- chosen one of them which is now deleted or no longer shares a tag ("refill"); a new task never
--- rewires the others. Pairs with a manual edge (live, or deleted by the user) are neither linked
--- nor counted. Rows whose visible state (alive, weight) changes take `version`. Every read of
--- the task, embedding and edge tables names the workspace: with nested loops off, a join by
--- id alone hashed the whole table, every workspace's rows.
+-- Bounded auto-links, in one statement (its last lines are in graph.services). Each task *chooses*
+-- at most K (LINKDO_AUTOLINKS_PER_TASK; NULL: all) of the live tasks sharing a tag with it:
+-- highest weight (|common| / max(|a|, |b|), rounded to 2 places) first, then the most similar by
+-- embedding, the most recently changed, the client id. An auto edge lives while at least one of
+-- its ends chooses it (chosen_by_source / chosen_by_target). Choosing again: the given tasks
+-- (created, retagged) and every task that had chosen one of them which is now deleted or no longer
+-- shares a tag ("refill"); a new task never rewires the others. Pairs with a manual edge (live, or
+-- deleted by the user) are neither linked nor counted. Rows whose visible state (alive, weight)
+-- changes take `version`. Every read of the task, embedding and edge tables names the workspace:
+-- with nested loops off, a join by id alone hashed the whole table, every workspace's rows.
 --
 -- Parameters: ws (workspace id), ids (the given task ids), version, k (LINKDO_AUTOLINKS_PER_TASK or
 -- NULL), exact (rank every chooser against every tag-mate).
@@ -269,18 +269,21 @@ updated AS (
         OR ((n.by_source OR n.by_target)
             AND (e.deleted_at IS NOT NULL OR e.weight IS DISTINCT FROM n.weight))
     )
+),
+-- New auto edges: pairs chosen now that have no edge yet. The chooser is the source (as the PWA
+-- draws it: from the task that was linked). No ON CONFLICT where they are inserted: every caller
+-- holds the workspace's lock, and chooser_edges has every edge with a chooser at one end
+-- (tombstones too), so NOT EXISTS is exact; speculative insertion made the statement 8 percent
+-- slower (docs/PERFORMANCE.md).
+new_edges AS (
+    SELECT CASE WHEN f.flip THEN f.hi ELSE f.lo END AS source_id,
+           CASE WHEN f.flip THEN f.lo ELSE f.hi END AS target_id,
+           f.weight,
+           CASE WHEN f.flip THEN f.hi_chooses ELSE f.lo_chooses END AS chosen_by_source,
+           CASE WHEN f.flip THEN f.lo_chooses ELSE f.hi_chooses END AS chosen_by_target
+    FROM (SELECT *, hi_chooses AND NOT lo_chooses AS flip FROM flags) f
+    WHERE (f.lo_chooses OR f.hi_chooses)
+      AND NOT EXISTS (SELECT 1 FROM chooser_edges e WHERE e.lo = f.lo AND e.hi = f.hi)
 )
--- New auto edges: pairs chosen now that have no edge yet.
-INSERT INTO {edge} (workspace_id, source_id, target_id, weight, origin, version, created_at,
-                        updated_at, chosen_by_source, chosen_by_target)
--- The chooser is the source (as the PWA draws it: from the task that was linked).
-SELECT %(ws)s, CASE WHEN f.flip THEN f.hi ELSE f.lo END, CASE WHEN f.flip THEN f.lo ELSE f.hi END,
-       f.weight, 'auto', %(version)s, %(now)s, %(now)s,
-       CASE WHEN f.flip THEN f.hi_chooses ELSE f.lo_chooses END,
-       CASE WHEN f.flip THEN f.lo_chooses ELSE f.hi_chooses END
-FROM (SELECT *, hi_chooses AND NOT lo_chooses AS flip FROM flags) f
-WHERE (f.lo_chooses OR f.hi_chooses)
-  AND NOT EXISTS (SELECT 1 FROM chooser_edges e WHERE e.lo = f.lo AND e.hi = f.hi)
--- No ON CONFLICT: every caller holds the workspace's lock, and chooser_edges has every edge with a
--- chooser at one end (tombstones too), so NOT EXISTS is exact; speculative insertion made the
--- statement 8 percent slower (docs/PERFORMANCE.md).
+-- The statement ends in graph.services: on one PostgreSQL the new edges are inserted here; on
+-- Citus they are selected, and inserted by a statement of their own.

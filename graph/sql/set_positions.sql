@@ -8,20 +8,19 @@
 -- Parameters: ws (workspace id), version, tol (POSITION_TOLERANCE), and x_version, y_version,
 -- cluster_version: the jsonb object of that one field and the version, made by the caller (Citus
 -- refuses jsonb_build_object, which is not immutable, inside a CASE it runs on a worker).
--- Each task's move, per axis, and whether its cluster changed.
-WITH moves AS (
-    SELECT v.id, abs(t.x - v.x) > %(tol)s AS moved_x, abs(t.y - v.y) > %(tol)s AS moved_y,
-        t.cluster IS DISTINCT FROM NULLIF(v.cluster, -1) AS new_cluster, v.x, v.y,
-        NULLIF(v.cluster, -1) AS cluster
-    FROM incoming_positions v JOIN {task} t ON t.id = v.id AND t.workspace_id = %(ws)s
-)
+-- One UPDATE ... FROM, no CTE: on Citus the temporary table is copied to the workspace's worker
+-- and the statement runs there whole (a CTE joining it was one round trip more, its rows copied
+-- back). A SET expression reads the row as it was, so each move is the old place against the new.
 UPDATE {task} AS t SET
-    x = CASE WHEN m.moved_x THEN m.x ELSE t.x END,
-    y = CASE WHEN m.moved_y THEN m.y ELSE t.y END,
-    cluster = m.cluster, version = %(version)s,
+    x = CASE WHEN abs(t.x - v.x) > %(tol)s THEN v.x ELSE t.x END,
+    y = CASE WHEN abs(t.y - v.y) > %(tol)s THEN v.y ELSE t.y END,
+    cluster = NULLIF(v.cluster, -1), version = %(version)s,
     field_versions = t.field_versions
-        || CASE WHEN m.moved_x THEN %(x_version)s::jsonb ELSE '{{}}'::jsonb END
-        || CASE WHEN m.moved_y THEN %(y_version)s::jsonb ELSE '{{}}'::jsonb END
-        || CASE WHEN m.new_cluster THEN %(cluster_version)s::jsonb ELSE '{{}}'::jsonb END
-FROM moves m
-WHERE t.id = m.id AND t.workspace_id = %(ws)s AND (m.moved_x OR m.moved_y OR m.new_cluster)
+        || CASE WHEN abs(t.x - v.x) > %(tol)s THEN %(x_version)s::jsonb ELSE '{{}}'::jsonb END
+        || CASE WHEN abs(t.y - v.y) > %(tol)s THEN %(y_version)s::jsonb ELSE '{{}}'::jsonb END
+        || CASE WHEN t.cluster IS DISTINCT FROM NULLIF(v.cluster, -1)
+                THEN %(cluster_version)s::jsonb ELSE '{{}}'::jsonb END
+FROM incoming_positions v
+WHERE t.id = v.id AND t.workspace_id = %(ws)s
+  AND (abs(t.x - v.x) > %(tol)s OR abs(t.y - v.y) > %(tol)s
+       OR t.cluster IS DISTINCT FROM NULLIF(v.cluster, -1))
