@@ -6,6 +6,7 @@ PostgreSQL 18 (with its pgvector), nodes on Unix sockets under var/citus.
     python deploy/citus/cluster.py start     # init (once) and start the three nodes, join them
     python deploy/citus/cluster.py database NAME   # a database with citus and vector on every node
     python deploy/citus/cluster.py url NAME  # the coordinator's DATABASE_URL for that database
+    python deploy/citus/cluster.py durable on|off  # a server's durability (bench) or none (tests)
     python deploy/citus/cluster.py stop
 
 Steps from ../shared/citus/README.md. PostgreSQL refuses to run as root: as root, the nodes run as
@@ -177,6 +178,20 @@ def url(name: str) -> str:
     return f"postgresql://postgres@/{name}?host={SOCKETS}&port={NODES['n0']}"
 
 
+DURABILITY = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+def durable(on: bool) -> None:
+    """The nodes start without durability (fsync and the others off: the test suite writes and
+    throws away). A benchmark against one PostgreSQL, which has them on, turns them on for its run:
+    otherwise the cluster's commits skip the flushes that the one node pays."""
+    for port in NODES.values():
+        with _connect(port, "postgres") as conn:
+            for name in DURABILITY:
+                conn.execute(f"ALTER SYSTEM SET {name} = on" if on else f"ALTER SYSTEM RESET {name}")
+            conn.execute("SELECT pg_reload_conf()")
+
+
 def stop() -> None:
     for node in NODES:
         if _running(node):
@@ -187,8 +202,9 @@ def stop() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["build", "start", "stop", "database", "drop", "url"])
-    parser.add_argument("name", nargs="?", default="linkdo")
+    actions = ["build", "start", "stop", "database", "drop", "url", "durable"]
+    parser.add_argument("action", choices=actions)
+    parser.add_argument("name", nargs="?", default="linkdo", help="a database, or on/off")
     args = parser.parse_args()
     started = time.monotonic()
     if args.action == "build":
@@ -202,6 +218,10 @@ def main() -> None:
         print(url(args.name))
     elif args.action == "drop":
         drop_database(args.name)
+    elif args.action == "durable":
+        if args.name not in ("on", "off"):
+            parser.error("durable takes on or off")
+        durable(args.name == "on")
     else:
         print(url(args.name))
     if args.action in ("build", "start"):
