@@ -28,13 +28,14 @@ _LINK_STEPS = sql_file(
 )  # fmt: skip
 _EDGE_COLUMNS = """(workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at,
  chosen_by_source, chosen_by_target)"""
-_LINK_BY_TAGS_SQL = _LINK_STEPS + f"""INSERT INTO graph_edge {_EDGE_COLUMNS}
+_INSERT_NEW_EDGES = f"""INSERT INTO graph_edge {_EDGE_COLUMNS}
 SELECT %(ws)s, source_id, target_id, weight, 'auto', %(version)s, %(now)s, %(now)s,
        chosen_by_source, chosen_by_target
 FROM new_edges"""
-_LINK_BY_TAGS_CITUS_SQL = _LINK_STEPS + """SELECT source_id, target_id, weight, chosen_by_source,
-       chosen_by_target
+_SELECT_NEW_EDGES = """SELECT source_id, target_id, weight, chosen_by_source, chosen_by_target
 FROM new_edges"""
+_LINK_BY_TAGS_SQL = _LINK_STEPS + _INSERT_NEW_EDGES
+_LINK_BY_TAGS_CITUS_SQL = _LINK_STEPS + _SELECT_NEW_EDGES
 _INSERT_AUTO_EDGES_SQL = f"""INSERT INTO graph_edge {_EDGE_COLUMNS}
 SELECT %(ws)s, e.source_id, e.target_id, e.weight, 'auto', %(version)s, %(now)s, %(now)s,
        e.chosen_by_source, e.chosen_by_target
@@ -99,12 +100,13 @@ def edges_link_by_tags(
 
 
 def _insert_auto_edges(cursor, params: dict, rows: list[tuple]) -> None:
+    """Store the new edges that _LINK_BY_TAGS_CITUS_SQL selected (one array per column)."""
     if rows:
-        sources, targets, weights, by_source, by_target = (list(column) for column in zip(*rows))
-        cursor.execute(_INSERT_AUTO_EDGES_SQL, {
-            **params, "sources": sources, "targets": targets, "weights": weights,
-            "by_source": by_source, "by_target": by_target,
-        })  # fmt: skip
+        columns = ("sources", "targets", "weights", "by_source", "by_target")
+        arrays = dict(
+            zip(columns, (list(values) for values in zip(*rows, strict=True)), strict=True)
+        )
+        cursor.execute(_INSERT_AUTO_EDGES_SQL, {**params, **arrays})
 
 
 def _has_auto_edges(workspace: Workspace) -> bool:

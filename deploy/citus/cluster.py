@@ -188,7 +188,9 @@ def durable(on: bool) -> None:
     for port in NODES.values():
         with _connect(port, "postgres") as conn:
             for name in DURABILITY:
-                conn.execute(f"ALTER SYSTEM SET {name} = on" if on else f"ALTER SYSTEM RESET {name}")
+                conn.execute(
+                    f"ALTER SYSTEM SET {name} = on" if on else f"ALTER SYSTEM RESET {name}"
+                )
             conn.execute("SELECT pg_reload_conf()")
 
 
