@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.load import Client
-from bench.server import free_port, gunicorn
+from bench.server import events_server, free_port, gunicorn
 
 DEFAULT_LIMITS = {
     "LINKDO_THROTTLE_WORKSPACE": "",
@@ -121,12 +121,20 @@ def edge(upstream: str, limit: int):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def measure(seconds: float, limits: dict, *, edge_limit: int | None = None) -> dict:
+def measure(
+    seconds: float, limits: dict, *, edge_limit: int | None = None, in_front: bool = False
+) -> dict:
     quiet_ws, flood_ws = f"quiet-{uuid.uuid4().hex[:6]}", f"flood-{uuid.uuid4().hex[:6]}"
-    with (
-        gunicorn(workers=3, **limits) as (upstream, _),
-        edge(upstream, edge_limit) if edge_limit else contextlib.nullcontext(upstream) as base,
-    ):
+    with contextlib.ExitStack() as stack:
+        upstream, _ = stack.enter_context(gunicorn(workers=3, **limits))
+        base = upstream
+        if edge_limit:
+            base = stack.enter_context(edge(upstream, edge_limit))
+        elif in_front:
+            # `make run`'s front process (linkdo.front): its gate holds what is over the limits
+            base, _ = stack.enter_context(
+                events_server(upstream=upstream.removeprefix("http://"), **limits)
+            )
         client = Client(base)
         for i in range(50):
             body = {"id": f"quiet-{i}", "title": f"quiet {i}", "tags": ["home"]}
@@ -157,24 +165,22 @@ def main() -> None:
     os.sched_setaffinity(0, {SERVER_CORE})  # inherited by gunicorn and nginx
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--only", default="", help="run names, comma-separated (default: all)")
     args = parser.parse_args()
-    runs = {
-        "default limits": measure(args.seconds, DEFAULT_LIMITS),
-        "concurrency off": measure(
-            args.seconds,
-            {
-                **DEFAULT_LIMITS,
-                "LINKDO_CONCURRENCY_WORKSPACE": "off",
-                "LINKDO_CONCURRENCY_IP": "off",
-            },
-        ),  # fmt: skip
+    off = {**DEFAULT_LIMITS, "LINKDO_CONCURRENCY_WORKSPACE": "off", "LINKDO_CONCURRENCY_IP": "off"}
+    one = {**DEFAULT_LIMITS, "LINKDO_CONCURRENCY_WORKSPACE": "1"}
+    planned = {
+        "front + app": lambda: measure(args.seconds, DEFAULT_LIMITS, in_front=True),
+        "app only": lambda: measure(args.seconds, DEFAULT_LIMITS),
+        "concurrency off": lambda: measure(args.seconds, off),
+        "edge 2 + app": lambda: measure(args.seconds, DEFAULT_LIMITS, edge_limit=2),
+        "edge 1 + app 1": lambda: measure(args.seconds, one, edge_limit=1),
     }
-    if shutil.which("nginx"):
-        runs["edge 2 + app"] = measure(args.seconds, DEFAULT_LIMITS, edge_limit=2)
-        one = {**DEFAULT_LIMITS, "LINKDO_CONCURRENCY_WORKSPACE": "1"}
-        runs["edge 1 + app 1"] = measure(args.seconds, one, edge_limit=1)
-    else:
-        print("nginx not installed (apt-get install nginx-light): the edge row is skipped")
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(planned)
+    if not shutil.which("nginx"):
+        print("nginx not installed (apt-get install nginx-light): the edge rows are skipped")
+        chosen = [name for name in chosen if not name.startswith("edge")]
+    runs = {name: planned[name]() for name in chosen}
     print(f"{'run':<18}{'idle p50':>10}{'idle p99':>10}{'flood p50':>11}{'flood p99':>11}"
           f"{'p99 ratio':>11}{'flood 201':>11}{'flood 429':>11}")  # fmt: skip
     for name, run in runs.items():

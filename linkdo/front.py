@@ -6,10 +6,18 @@ ingress routes /api/events instead and nothing passes through here.
 One HTTP/1.0 request per call, with its whole body: gunicorn then answers without chunked
 encoding and closes the connection when the answer ends, so the answer is passed back as it comes
 (a big graph is not held in memory). gunicorn sees the request as coming from 127.0.0.1.
+
+Before a request goes on, the Gate admits it: at most LINKDO_CONCURRENCY_WORKSPACE requests of one
+workspace (and LINKDO_CONCURRENCY_IP of one address) are in gunicorn at once; the next ones wait
+here, in their order, as idle coroutines. A flood of one workspace then holds its two workers and
+waits for them, instead of filling gunicorn's listen queue before everyone else's requests and
+taking a worker for each refusal (docs/PERFORMANCE.md, "Flood").
 """
 
 import asyncio
+import contextlib
 import json
+from collections import deque
 
 HOP_BY_HOP = {
     b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te", b"trailer",
@@ -34,6 +42,124 @@ async def _unavailable(send) -> None:
             "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
         }
     )
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+class Gate:
+    """At most `limit` requests of one key in at once; the next ones wait in order, at most `queue`
+    of them and for at most `wait` seconds each, else they are refused (429) at once. A slot passes
+    straight from a request that ends to the first one waiting."""
+
+    def __init__(self, limit: int | None, *, queue: int, wait: float):
+        self.limit, self.queue, self.wait = limit, queue, wait
+        self._held: dict[str, int] = {}
+        self._waiting: dict[str, deque[asyncio.Future]] = {}
+
+    @contextlib.asynccontextmanager
+    async def admit(self, key: str | None):
+        """Yields whether the request may go on (a None key always may)."""
+        if self.limit is None or key is None:
+            yield True
+            return
+        if not await self._enter(key):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._leave(key)
+
+    def waiting(self, key: str) -> int:
+        return len(self._waiting.get(key, ()))
+
+    async def _enter(self, key: str) -> bool:
+        if self._held.get(key, 0) < self.limit and not self._waiting.get(key):
+            self._held[key] = self._held.get(key, 0) + 1
+            return True
+        waiting = self._waiting.setdefault(key, deque())
+        if len(waiting) >= self.queue:
+            return False
+        turn = asyncio.get_running_loop().create_future()
+        waiting.append(turn)
+        try:
+            await asyncio.wait_for(turn, self.wait)
+            return True
+        except TimeoutError:
+            self._forget(key, turn)
+            return False
+        except asyncio.CancelledError:  # the client went away while it waited
+            if turn.done() and not turn.cancelled():
+                self._leave(key)  # the slot had been passed to it: pass it on
+            else:
+                self._forget(key, turn)
+            raise
+
+    def _forget(self, key: str, turn: asyncio.Future) -> None:
+        waiting = self._waiting.get(key)
+        if waiting is not None:
+            with contextlib.suppress(ValueError):
+                waiting.remove(turn)
+            if not waiting and not self._held.get(key):
+                del self._waiting[key]
+
+    def _leave(self, key: str) -> None:
+        waiting = self._waiting.get(key)
+        while waiting:
+            turn = waiting.popleft()
+            if not turn.done():
+                turn.set_result(True)
+                return
+        self._waiting.pop(key, None)
+        self._held[key] -= 1
+        if not self._held[key]:
+            del self._held[key]
+
+
+class Admission:
+    """The front's two gates: the workspace's (by X-Workspace-ID) and the address's."""
+
+    def __init__(
+        self, *, workspace: int | None, address: int | None, queue: int, wait: float,
+        num_proxies: int = 0,
+    ):  # fmt: skip
+        self.workspace = Gate(workspace, queue=queue, wait=wait)
+        self.address = Gate(address, queue=queue, wait=wait)
+        self.num_proxies = num_proxies
+
+    def _address(self, scope, headers: dict) -> str | None:
+        """The client's address as DRF's throttles take it (NUM_PROXIES: X-Forwarded-For)."""
+        forwarded = headers.get(b"x-forwarded-for")
+        if self.num_proxies and forwarded:
+            addresses = forwarded.decode("latin-1").split(",")
+            return addresses[-min(self.num_proxies, len(addresses))].strip()
+        client = scope.get("client")
+        return client[0] if client else None
+
+    @contextlib.asynccontextmanager
+    async def admit(self, scope):
+        """Yields None when the request may go on, else (who, limit) it is refused for."""
+        headers = dict(scope["headers"])
+        workspace = headers.get(b"x-workspace-id")
+        key = workspace.decode("latin-1") if workspace else None
+        # Always the workspace's slot first, then the address's: no two requests wait in a cycle.
+        async with self.workspace.admit(key) as in_workspace:
+            if not in_workspace:
+                yield ("this workspace", self.workspace.limit)
+                return
+            async with self.address.admit(self._address(scope, headers)) as in_address:
+                yield None if in_address else ("this address", self.address.limit)
+
+
+async def too_many(send, who: str, limit: int) -> None:
+    """The app's own 429 (linkdo.throttling), answered here."""
+    body = json.dumps({
+        "detail": f"Too many requests of {who} at once (at most {limit} are served at the same "
+        "time); send the next one after the previous one has been answered."
+    })  # fmt: skip
+    await send({
+        "type": "http.response.start", "status": 429,
+        "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
+    })  # fmt: skip
     await send({"type": "http.response.body", "body": body.encode()})
 
 

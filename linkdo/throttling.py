@@ -218,7 +218,8 @@ def _take_slots(
     # Each process tries "its own" slot first: a sync worker serves one request at a time, so
     # with the processes spread over the slots the first try nearly always succeeds, even while
     # other workers serve the same workspace; the search over all slots is the exception.
-    keys = [(base, min(limit, _SLOTS)) for base, limit in keys]
+    # A key that is off (base None) has no limit either: 1 stands in for it, never used.
+    keys = [(base, min(limit or 1, _SLOTS)) for base, limit in keys]
     firsts = [None if base is None else base + os.getpid() % limit for base, limit in keys]
     extra_sql, extra_params = also or (None, [])
     apart = ()

@@ -96,3 +96,23 @@ def test_concurrency_slots_are_shared_across_connections_and_freed_with_them():
     finally:
         for conn in (first, second, third):
             conn.close()
+
+
+@pytest.mark.parametrize(
+    ("workspace_limit", "address_limit"), [(1, None), (None, 1), (2, 8)], ids=["ws", "ip", "both"]
+)
+def test_either_concurrency_limit_may_be_off_while_the_other_holds(
+    settings, workspace_limit, address_limit
+):
+    """One limit on and the other `off` (LINKDO_CONCURRENCY_IP=off behind a proxy that limits
+    addresses itself): every request answered 500 (the off limit's None met min())."""
+    from django.test import Client
+
+    settings.LINKDO_CONCURRENCY_WORKSPACE = workspace_limit
+    settings.LINKDO_CONCURRENCY_IP = address_limit
+    client = Client(headers={"X-Workspace-ID": "one-limit-off"})
+    created = client.post(
+        "/api/tasks", {"id": "t1", "title": "Limits"}, content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    assert client.get("/api/tasks/t1").json()["title"] == "Limits"

@@ -262,6 +262,13 @@ REST_FRAMEWORK = {
 # 12,000 requests; README, "Limits").
 LINKDO_CONCURRENCY_WORKSPACE = env_count_or_off("LINKDO_CONCURRENCY_WORKSPACE", 2)
 LINKDO_CONCURRENCY_IP = env_count_or_off("LINKDO_CONCURRENCY_IP", 8)
+# In front of gunicorn (the front process, linkdo.front): this many requests of one workspace are
+# passed on at once (its writes take the workspace's lock one at a time anyway) and LINKDO_CONCURRENCY_IP
+# of one address; the next ones wait there, in order, at most LINKDO_FRONT_QUEUE per workspace or
+# address and LINKDO_FRONT_WAIT_S each, then get 429.
+LINKDO_FRONT_WORKSPACE = env_count_or_off("LINKDO_FRONT_WORKSPACE", 1)
+LINKDO_FRONT_QUEUE = env_int("LINKDO_FRONT_QUEUE", 64, minimum=0, maximum=10_000)
+LINKDO_FRONT_WAIT_S = env_float("LINKDO_FRONT_WAIT_S", 10.0, minimum=0.0)
 LINKDO_THROTTLE_WORKSPACE = env_rate("LINKDO_THROTTLE_WORKSPACE", "20000/hour")
 LINKDO_THROTTLE_IP = env_rate("LINKDO_THROTTLE_IP", "40000/hour")
 

@@ -41,6 +41,16 @@ class EventsApp:
         )
         self.database = Database(self.hub)
         self.upstream = upstream
+        if upstream:
+            from linkdo.front import Admission
+
+            self.admission = Admission(
+                workspace=settings.LINKDO_FRONT_WORKSPACE,
+                address=settings.LINKDO_CONCURRENCY_IP,
+                queue=settings.LINKDO_FRONT_QUEUE,
+                wait=settings.LINKDO_FRONT_WAIT_S,
+                num_proxies=settings.REST_FRAMEWORK["NUM_PROXIES"],
+            )
         self._listener: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send) -> None:
@@ -51,9 +61,12 @@ class EventsApp:
         if scope["path"].rstrip("/") == "/api/events":
             return await self._stream(scope, receive, send)
         if self.upstream:
-            from linkdo.front import forward
+            from linkdo.front import forward, too_many
 
-            return await forward(self.upstream, scope, receive, send)
+            async with self.admission.admit(scope) as refused:
+                if refused:
+                    return await too_many(send, *refused)
+                return await forward(self.upstream, scope, receive, send)
         if scope["path"].rstrip("/") == "/health":  # the probes of a stream-only process
             listening = self.hub.listening.is_set()
             body = json.dumps(
