@@ -5,7 +5,8 @@ ingress routes /api/events instead and nothing passes through here.
 
 One HTTP/1.0 request per call, with its whole body: gunicorn then answers without chunked
 encoding and closes the connection when the answer ends, so the answer is passed back as it comes
-(a big graph is not held in memory). gunicorn sees the request as coming from 127.0.0.1.
+(a big graph is not held in memory). gunicorn sees the request as coming from this process, with
+the client's address appended to X-Forwarded-For (LINKDO_NUM_PROXIES counts this process).
 
 Before a request goes on, the Gate admits it: at most LINKDO_CONCURRENCY_WORKSPACE requests of one
 workspace (and LINKDO_CONCURRENCY_IP of one address) are in gunicorn at once; the next ones wait
@@ -126,28 +127,33 @@ class Admission:
         self.address = Gate(address, queue=queue, wait=wait)
         self.num_proxies = num_proxies
 
-    def _address(self, scope, headers: dict) -> str | None:
-        """The client's address as DRF's throttles take it (NUM_PROXIES: X-Forwarded-For)."""
-        forwarded = headers.get(b"x-forwarded-for")
-        if self.num_proxies and forwarded:
-            addresses = forwarded.decode("latin-1").split(",")
-            return addresses[-min(self.num_proxies, len(addresses))].strip()
-        client = scope.get("client")
-        return client[0] if client else None
+    def _address(self, scope) -> str:
+        """The client's address as the app's throttles will take it from the X-Forwarded-For this
+        process passes on: LINKDO_NUM_PROXIES counts this process too (it is one proxy more)."""
+        chain = forwarded_for(scope)
+        return chain[-min(self.num_proxies, len(chain))] if self.num_proxies else chain[-1]
 
     @contextlib.asynccontextmanager
     async def admit(self, scope):
         """Yields None when the request may go on, else (who, limit) it is refused for."""
-        headers = dict(scope["headers"])
-        workspace = headers.get(b"x-workspace-id")
+        workspace = dict(scope["headers"]).get(b"x-workspace-id")
         key = workspace.decode("latin-1") if workspace else None
         # Always the workspace's slot first, then the address's: no two requests wait in a cycle.
         async with self.workspace.admit(key) as in_workspace:
             if not in_workspace:
                 yield ("this workspace", self.workspace.limit)
                 return
-            async with self.address.admit(self._address(scope, headers)) as in_address:
+            async with self.address.admit(self._address(scope)) as in_address:
                 yield None if in_address else ("this address", self.address.limit)
+
+
+def forwarded_for(scope) -> list[str]:
+    """X-Forwarded-For as passed on to gunicorn: the addresses the request came with, then its
+    peer's (as any proxy appends)."""
+    sent = dict(scope["headers"]).get(b"x-forwarded-for", b"").decode("latin-1")
+    client = scope.get("client")
+    chain = [address.strip() for address in sent.split(",") if address.strip()]
+    return [*chain, client[0] if client else "unknown"]
 
 
 async def too_many(send, who: str, limit: int) -> None:
@@ -182,7 +188,11 @@ async def forward(upstream: str, scope, receive, send) -> None:
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
         lines = [scope["method"].encode() + b" " + target + b" HTTP/1.0"]
-        lines += [k + b": " + v for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP]
+        lines += [
+            k + b": " + v for k, v in scope["headers"]
+            if k.lower() not in HOP_BY_HOP and k.lower() != b"x-forwarded-for"
+        ]  # fmt: skip
+        lines.append(b"x-forwarded-for: " + ", ".join(forwarded_for(scope)).encode("latin-1"))
         lines.append(b"content-length: " + str(len(body)).encode())
         writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + bytes(body))
         await writer.drain()

@@ -146,14 +146,17 @@ class RequestLogMiddleware:
 
 def metrics_allowed(request) -> bool:
     """/metrics is for the scraper, not the internet: with LINKDO_METRICS_TOKEN set, a matching
-    bearer token; otherwise a direct (unproxied) request from LINKDO_METRICS_ALLOWED_NETWORKS."""
+    bearer token; otherwise a request from LINKDO_METRICS_ALLOWED_NETWORKS, by the address the
+    throttles take (behind LINKDO_NUM_PROXIES proxies: from X-Forwarded-For)."""
     token = settings.LINKDO_METRICS_TOKEN
     if token:
         return request.headers.get("Authorization", "") == f"Bearer {token}"
-    if "X-Forwarded-For" in request.headers:  # came through the ingress: public
-        return False
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    if "X-Forwarded-For" in request.headers and not settings.REST_FRAMEWORK["NUM_PROXIES"]:
+        return False  # proxied, and no proxy declared: whoever sent it may be anyone
+    from rest_framework.throttling import BaseThrottle
+
+    try:  # the client's address as the throttles take it (LINKDO_NUM_PROXIES proxies trusted)
+        address = ipaddress.ip_address(BaseThrottle().get_ident(request))
     except ValueError:
         return False
     return any(address in network for network in settings.LINKDO_METRICS_ALLOWED_NETWORKS)

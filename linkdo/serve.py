@@ -37,11 +37,13 @@ def _free_loopback_port() -> int:
 def _commands(port: int, web_port: int) -> dict[str, tuple[list[str], dict]]:
     """Each child's command and the environment it adds."""
     events = [sys.executable, "-m", "workspaces.events", "--port", str(port)]
+    # The front is one proxy more before gunicorn: it appends the client to X-Forwarded-For.
+    proxies = {"LINKDO_NUM_PROXIES": str(int(os.environ.get("LINKDO_NUM_PROXIES") or 0) + 1)}
     return {
         # gunicorn reads GUNICORN_CMD_ARGS after its configuration file: the bind here wins.
         "web": ([sys.executable, "-m", "linkdo.web"],
-                {"GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{web_port}"}),
-        "events": ([*events, "--upstream", f"127.0.0.1:{web_port}"], {}),
+                {"GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{web_port}", **proxies}),
+        "events": ([*events, "--upstream", f"127.0.0.1:{web_port}"], proxies),
         "worker": ([sys.executable, "manage.py", "jobs_worker"], {}),
     }  # fmt: skip
 

@@ -105,11 +105,21 @@ def test_ports_probes_and_services_agree():
     ).group(1)
     assert gunicorn_port == "8000" == str(settings.PORT)
     docs = k8s_docs()
-    api = docs["Deployment/linkdo-api"]["spec"]["template"]["spec"]["containers"][0]
-    assert api["ports"][0]["containerPort"] == 8000
+    pod = docs["Deployment/linkdo-api"]["spec"]["template"]
+    front, api = pod["spec"]["containers"]
+    # The pod's door is the front (8000), passing requests on to gunicorn on PORT (8080).
+    env = {e["name"]: e.get("value") for e in api["env"]}
+    assert front["command"] == [
+        "python", "-m", "workspaces.events", "--port", "8000", "--upstream", f"127.0.0.1:{env['PORT']}"
+    ]  # fmt: skip
+    assert front["ports"][0]["containerPort"] == 8000
+    assert front["readinessProbe"]["httpGet"] == {"path": "/health", "port": 8000}
+    assert api["ports"][0]["containerPort"] == int(env["PORT"]) == 8080
     for probe in ("readinessProbe", "livenessProbe"):
-        assert api[probe]["httpGet"] == {"path": "/health", "port": 8000}
-    assert set(api["resources"]) == {"requests", "limits"}
+        assert api[probe]["httpGet"] == {"path": "/health", "port": 8080}
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == env["PORT"]
+    assert env["LINKDO_NUM_PROXIES"] == "2"  # Traefik and the front
+    assert set(api["resources"]) == set(front["resources"]) == {"requests", "limits"}
     service = docs["Service/linkdo-api"]["spec"]
     assert service["ports"][0]["targetPort"] == 8000
     backend = docs["Ingress/linkdo-api"]["spec"]["rules"][0]["http"]["paths"][0]["backend"][
@@ -122,19 +132,25 @@ def test_ports_probes_and_services_agree():
     secret_url = docs["Secret/linkdo-secrets"]["stringData"]["DATABASE_URL"]
     assert "@linkdo-postgres:5432/" in secret_url and "Service/linkdo-postgres" in docs
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    assert compose["services"]["api"]["ports"] == ["8000:8000"]
+    assert "ports" not in compose["services"]["api"]  # reached through the front only
+    assert compose["services"]["api"]["expose"] == ["8000"]
+    assert compose["services"]["events"]["ports"] == ["8000:8001"]
+    assert compose["services"]["api"]["environment"]["LINKDO_NUM_PROXIES"] == "1"
 
 
 def test_the_stream_process_is_deployed_beside_the_api():
     """compose and Kubernetes run workspaces.events from the same image, on the port its command
     names, with settings it reads; the ingress routes /api/events to it without the in-flight
-    limit (an EventSource sends no X-Workspace-ID)."""
+    limit (an EventSource sends no X-Workspace-ID). In compose it is the front door on 8000, as
+    under `make run`, passing every other request to the API."""
     known = known_env_names()
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     events = compose["services"]["events"]
-    assert events["command"] == ["python", "-m", "workspaces.events", "--port", "8001"]
-    assert events["ports"] == ["8001:8001"] and set(events["environment"]) <= known
-    assert events["environment"]["LINKDO_EVENTS_URL"] == "http://localhost:8001/api/events"
+    assert events["command"] == [
+        "python", "-m", "workspaces.events", "--port", "8001", "--upstream", "api:8000"
+    ]  # fmt: skip
+    assert events["ports"] == ["8000:8001"] and set(events["environment"]) <= known
+    assert events["environment"]["LINKDO_EVENTS_URL"] == "http://localhost:8000/api/events"
     assert "8001/health" in " ".join(events["healthcheck"]["test"])
     docs = k8s_docs()
     pod = docs["Deployment/linkdo-events"]["spec"]["template"]["spec"]

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from bench.server import events_server, gunicorn
-from linkdo.front import Admission, Gate
+from linkdo.front import Admission, Gate, forwarded_for
 from tests.helpers import database_url
 
 
@@ -105,17 +105,23 @@ def test_a_client_that_leaves_while_it_waits_gives_its_turn_to_the_next():
     assert gate._held == {} and gate._waiting == {}
 
 
-def test_the_address_is_read_as_the_apps_throttles_read_it():
+def test_the_address_is_read_as_the_apps_throttles_will_read_it():
+    """The front appends its peer to X-Forwarded-For; LINKDO_NUM_PROXIES counts the front."""
     scope = {
         "headers": [(b"x-forwarded-for", b"203.0.113.9, 10.0.0.2")],
         "client": ("10.0.0.1", 5000),
     }
-    admission = Admission(workspace=2, address=8, queue=1, wait=1)
-    assert admission._address(scope, dict(scope["headers"])) == "10.0.0.1"  # no proxy trusted
-    behind_one = Admission(workspace=2, address=8, queue=1, wait=1, num_proxies=1)
-    assert behind_one._address(scope, dict(scope["headers"])) == "10.0.0.2"
-    behind_two = Admission(workspace=2, address=8, queue=1, wait=1, num_proxies=2)
-    assert behind_two._address(scope, dict(scope["headers"])) == "203.0.113.9"
+    assert forwarded_for(scope) == ["203.0.113.9", "10.0.0.2", "10.0.0.1"]
+    assert forwarded_for({"headers": [], "client": ("10.0.0.1", 1)}) == ["10.0.0.1"]
+
+    def address(num_proxies: int) -> str:
+        return Admission(workspace=2, address=8, queue=1, wait=1, num_proxies=num_proxies)._address(
+            scope
+        )
+
+    assert address(0) == address(1) == "10.0.0.1"  # the front alone: its peer, never a header
+    assert address(2) == "10.0.0.2"  # one proxy (an ingress) before the front
+    assert address(3) == "203.0.113.9"
 
 
 def _post_at_once(base: str, workspace: str, count: int) -> list[tuple[int, dict]]:

@@ -240,3 +240,19 @@ def test_admin_links_encode_the_workspace_id(admin_client, db):
     ]
     assert len(queries) == 2, html[:2000]
     assert all(q["workspace__id__exact"] == [poison] for q in queries)
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "status"),
+    [("127.0.0.1", 200), ("203.0.113.9", 403), ("127.0.0.1, 203.0.113.9", 403)],
+    ids=["local-through-the-front", "internet-through-the-front", "forged-local"],
+)
+def test_metrics_behind_the_front_judge_the_client_it_names(
+    db, client, settings, forwarded, status
+):
+    """The front (make run, compose) appends its client to X-Forwarded-For and is counted in
+    LINKDO_NUM_PROXIES: the scraper on the host is let in, the internet is not, and an address
+    the client wrote itself is never taken."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    response = client.get("/metrics", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == status
