@@ -1,17 +1,18 @@
-"""Passing a request on to gunicorn, for `make run`: the stream process (workspaces.events) listens
-on the public port, serves /api/events itself and hands every other request to gunicorn on a
-loopback port, so a browser meets the API and its stream on one origin. In a deployment the
-ingress routes /api/events instead and nothing passes through here.
+"""The front: the stream process (workspaces.events) started with --upstream listens on the public
+port, serves /api/events itself and hands every other request to gunicorn, so a browser meets the
+API and its stream on one origin. `make run` runs it so; compose publishes it on 8000 before the
+API; each Kubernetes API pod runs it as its door (deploy/k8s/api.yaml; there the ingress routes
+/api/events to the stream Deployment).
 
 One HTTP/1.0 request per call, with its whole body: gunicorn then answers without chunked
 encoding and closes the connection when the answer ends, so the answer is passed back as it comes
 (a big graph is not held in memory). gunicorn sees the request as coming from this process, with
 the client's address appended to X-Forwarded-For (LINKDO_NUM_PROXIES counts this process).
 
-Before a request goes on, the Gate admits it: at most LINKDO_CONCURRENCY_WORKSPACE requests of one
-workspace (and LINKDO_CONCURRENCY_IP of one address) are in gunicorn at once; the next ones wait
-here, in their order, as idle coroutines. A flood of one workspace then holds its two workers and
-waits for them, instead of filling gunicorn's listen queue before everyone else's requests and
+Before a request goes on, a Gate admits it: at most LINKDO_FRONT_WORKSPACE requests of one
+workspace (one) and LINKDO_CONCURRENCY_IP of one address are in gunicorn at once; the next ones
+wait here, in their order, as idle coroutines. A flood of one workspace then holds one worker and
+waits for it, instead of filling gunicorn's listen queue before everyone else's requests and
 taking a worker for each refusal (docs/PERFORMANCE.md, "Flood").
 """
 
