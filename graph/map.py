@@ -231,9 +231,9 @@ def tasks_embed_batch(
     *, rows: list[tuple], provider: AIProvider, deadline_s: float | None = None
 ) -> int:
     """Embed (id, workspace id, title, description, tags) rows (tasks.embeddings.BATCH_ROW_FIELDS)
-    with the provider (one call per 100 texts), store the vectors (one transaction, beside other batches of
-    the workspace), then mark the tasks embedded and place those that wait for a place (a second,
-    short one, serialised with the workspace's writers).
+    with the provider (one call per 100 texts), store the vectors (one transaction, beside other
+    batches of the workspace), then mark the tasks embedded and place those that wait for a place
+    (a second, short one, serialised with the workspace's writers).
     Returns how many were marked; raises ProviderError when the provider fails (nothing is stored
     then). When the provider refuses the input itself (ProviderError.rejected), the batch is split
     in halves until the refused text is alone: that task is marked failed with the reason and every

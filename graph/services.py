@@ -26,22 +26,21 @@ _LINK_STEPS = sql_file(
     __file__, "link_by_tags", task=Task._meta.db_table, edge=Edge._meta.db_table,
     embedding=Embedding._meta.db_table,
 )  # fmt: skip
-_EDGE_COLUMNS = """(workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at,
- chosen_by_source, chosen_by_target)"""
-_INSERT_NEW_EDGES = f"""INSERT INTO graph_edge {_EDGE_COLUMNS}
+# The new auto edges' insert, from the statement's own `new_edges` or (Citus) from arrays of them.
+_INSERT_NEW_EDGES = """INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin,
+    version, created_at, updated_at, chosen_by_source, chosen_by_target)
 SELECT %(ws)s, source_id, target_id, weight, 'auto', %(version)s, %(now)s, %(now)s,
        chosen_by_source, chosen_by_target
-FROM new_edges"""
-_SELECT_NEW_EDGES = """SELECT source_id, target_id, weight, chosen_by_source, chosen_by_target
-FROM new_edges"""
-_LINK_BY_TAGS_SQL = _LINK_STEPS + _INSERT_NEW_EDGES
-_LINK_BY_TAGS_CITUS_SQL = _LINK_STEPS + _SELECT_NEW_EDGES
-_INSERT_AUTO_EDGES_SQL = f"""INSERT INTO graph_edge {_EDGE_COLUMNS}
-SELECT %(ws)s, e.source_id, e.target_id, e.weight, 'auto', %(version)s, %(now)s, %(now)s,
-       e.chosen_by_source, e.chosen_by_target
-FROM unnest(%(sources)s::bigint[], %(targets)s::bigint[], %(weights)s::float8[],
+FROM {rows}"""
+_LINK_BY_TAGS_SQL = _LINK_STEPS + _INSERT_NEW_EDGES.format(rows="new_edges")
+_LINK_BY_TAGS_CITUS_SQL = _LINK_STEPS + (
+    "SELECT source_id, target_id, weight, chosen_by_source, chosen_by_target FROM new_edges"
+)
+_INSERT_AUTO_EDGES_SQL = _INSERT_NEW_EDGES.format(
+    rows="""unnest(%(sources)s::bigint[], %(targets)s::bigint[], %(weights)s::float8[],
             %(by_source)s::bool[], %(by_target)s::bool[])
-     AS e(source_id, target_id, weight, chosen_by_source, chosen_by_target)"""
+     AS new_edges(source_id, target_id, weight, chosen_by_source, chosen_by_target)"""
+)
 
 _UPSERT_MANUAL_SQL = """
 INSERT INTO graph_edge (workspace_id, source_id, target_id, weight, origin, version, created_at, updated_at)
@@ -102,11 +101,11 @@ def edges_link_by_tags(
 def _insert_auto_edges(cursor, params: dict, rows: list[tuple]) -> None:
     """Store the new edges that _LINK_BY_TAGS_CITUS_SQL selected (one array per column)."""
     if rows:
-        columns = ("sources", "targets", "weights", "by_source", "by_target")
-        arrays = dict(
-            zip(columns, (list(values) for values in zip(*rows, strict=True)), strict=True)
-        )
-        cursor.execute(_INSERT_AUTO_EDGES_SQL, {**params, **arrays})
+        sources, targets, weights, by_source, by_target = map(list, zip(*rows, strict=True))
+        cursor.execute(_INSERT_AUTO_EDGES_SQL, {
+            **params, "sources": sources, "targets": targets, "weights": weights,
+            "by_source": by_source, "by_target": by_target,
+        })  # fmt: skip
 
 
 def _has_auto_edges(workspace: Workspace) -> bool:

@@ -71,9 +71,6 @@ class Gate:
         finally:
             self._leave(key)
 
-    def waiting(self, key: str) -> int:
-        return len(self._waiting.get(key, ()))
-
     async def _enter(self, key: str) -> bool:
         if self._held.get(key, 0) < self.limit and not self._waiting.get(key):
             self._held[key] = self._held.get(key, 0) + 1

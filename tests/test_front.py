@@ -3,17 +3,14 @@ in the front, in order, instead of taking a gunicorn worker each (issue 30: a fl
 workspace must leave the others' latency alone)."""
 
 import asyncio
-import json
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
 from django.conf import settings
 
 from bench.server import events_server, gunicorn
 from linkdo.front import Admission, Gate, forwarded_for
-from tests.helpers import database_url
+from tests.helpers import database_url, http_json
 
 
 def run(coroutine):
@@ -37,7 +34,7 @@ def test_requests_over_the_limit_wait_and_go_in_their_order():
             tasks.append(asyncio.create_task(_request(gate, "w", 0.05, log, n)))
             await asyncio.sleep(0)  # each arrives after the one before
         await asyncio.sleep(0.01)
-        assert gate.waiting("w") == 4
+        assert len(gate._waiting["w"]) == 4
         admitted = await asyncio.gather(*tasks)
         return gate, log, admitted
 
@@ -129,17 +126,9 @@ def _post_at_once(base: str, workspace: str, count: int) -> list[tuple[int, dict
     barrier, answers = threading.Barrier(count), [None] * count
 
     def post(n: int) -> None:
-        body = json.dumps({"id": f"t{n}", "title": f"Task {n}", "tags": ["burst"]}).encode()
-        request = urllib.request.Request(
-            base + "/api/tasks", data=body, method="POST",
-            headers={"X-Workspace-ID": workspace, "Content-Type": "application/json"},
-        )  # fmt: skip
+        body = {"id": f"t{n}", "title": f"Task {n}", "tags": ["burst"]}
         barrier.wait()
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                answers[n] = (response.status, json.loads(response.read()))
-        except urllib.error.HTTPError as error:
-            answers[n] = (error.code, json.loads(error.read()))
+        answers[n] = http_json(base, "POST", "/api/tasks", body, workspace=workspace)
 
     threads = [threading.Thread(target=post, args=(n,)) for n in range(count)]
     for thread in threads:

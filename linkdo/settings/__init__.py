@@ -268,7 +268,9 @@ LINKDO_CONCURRENCY_IP = env_count_or_off("LINKDO_CONCURRENCY_IP", 8)
 # address and LINKDO_FRONT_WAIT_S each, then get 429.
 LINKDO_FRONT_WORKSPACE = env_count_or_off("LINKDO_FRONT_WORKSPACE", 1)
 LINKDO_FRONT_QUEUE = env_int("LINKDO_FRONT_QUEUE", 64, minimum=0, maximum=10_000)
-LINKDO_FRONT_WAIT_S = env_float("LINKDO_FRONT_WAIT_S", 10.0, minimum=0.0)
+# 30 s: gunicorn's timeout, the longest the one request ahead can take (a create waiting on a slow
+# Gemini for its tags): a second tab's request behind it is served, never refused for waiting.
+LINKDO_FRONT_WAIT_S = env_float("LINKDO_FRONT_WAIT_S", 30.0, minimum=0.0)
 LINKDO_THROTTLE_WORKSPACE = env_rate("LINKDO_THROTTLE_WORKSPACE", "20000/hour")
 LINKDO_THROTTLE_IP = env_rate("LINKDO_THROTTLE_IP", "40000/hour")
 
